@@ -1,0 +1,59 @@
+/** Every structure this project knows, and their layouts per ABI and NDIS revision (computed once). */
+import { ABIS, type Abi, X64 } from './abi.js';
+import type { NdisRevision, StructDescriptor } from './descriptor.js';
+import { placeStruct, type StructLayout } from './msvc.js';
+import * as ndis from './structs/ndis.js';
+import * as state from './structs/state.js';
+import { UsageError } from '../errors.js';
+
+/** In the order a reader meets them: the block list, then the state that follows it. */
+export const STRUCTS: readonly StructDescriptor[] = [
+  ndis.NDIS_OBJECT_HEADER,
+  ndis.NDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+  ndis.NDIS_PROTOCOL_OFFLOAD_BLOCK_LIST,
+  ndis.OFFLOAD_STATE_HEADER,
+  state.NEIGHBOR_OFFLOAD_STATE_CONST,
+  state.NEIGHBOR_OFFLOAD_STATE_CACHED,
+  state.NEIGHBOR_OFFLOAD_STATE_DELEGATED,
+  state.PATH_OFFLOAD_STATE_CONST,
+  state.PATH_OFFLOAD_STATE_CACHED,
+  state.PATH_OFFLOAD_STATE_DELEGATED,
+  state.TCP_OFFLOAD_STATE_CONST,
+  state.TCP_OFFLOAD_STATE_CACHED,
+  state.TCP_OFFLOAD_STATE_DELEGATED,
+  state.NEIGHBOR_OFFLOAD_STATE,
+  state.IP4_OFFLOAD_STATE,
+  state.IP6_OFFLOAD_STATE,
+  state.TCP_OFFLOAD_STATE,
+];
+
+export type StructName = (typeof STRUCTS)[number]['name'];
+
+const byName = new Map(STRUCTS.map((s) => [s.name, s]));
+
+export function descriptorOf(name: string): StructDescriptor {
+  const d = byName.get(name);
+  if (!d) throw new UsageError(`unknown structure '${name}' (known: ${STRUCTS.map((s) => s.name).join(', ')})`);
+  return d;
+}
+
+export const DEFAULT_NDIS: NdisRevision = '6.1';
+
+const cache = new Map<string, StructLayout>();
+
+/** The layout of a structure for an ABI and NDIS revision (6.1 by default). */
+export function layoutOf(name: string, abi: Abi = X64, ndisRevision: NdisRevision = DEFAULT_NDIS): StructLayout {
+  const key = `${name}/${abi.name}/${ndisRevision}`;
+  let l = cache.get(key);
+  if (!l) {
+    l = placeStruct(descriptorOf(name), abi, ndisRevision, (n) => byName.get(n));
+    cache.set(key, l);
+  }
+  return l;
+}
+
+/** Every layout for one ABI and revision, in STRUCTS order. */
+export const allLayouts = (abi: Abi, ndisRevision: NdisRevision = DEFAULT_NDIS): StructLayout[] =>
+  STRUCTS.map((s) => layoutOf(s.name, abi, ndisRevision));
+
+export { ABIS };
