@@ -1,2 +1,4 @@
 export * from './errors.js';
 export * from './layout/index.js';
+export * from './codec/index.js';
+export * from './tree/index.js';

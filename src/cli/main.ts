@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { UsageError } from '../errors.js';
 import { EXIT, describeError, type Io } from './io.js';
 import { LAYOUT_HELP, runLayout } from './commands/layout.js';
+import { DECODE_HELP, VALIDATE_HELP, runDecode, runValidate } from './commands/decode.js';
+import { ENCODE_HELP, runEncode } from './commands/encode.js';
 
 interface Command {
   readonly summary: string;
@@ -11,6 +13,9 @@ interface Command {
 }
 
 export const COMMANDS: Record<string, Command> = {
+  decode: { summary: 'decode the offload state tree in captured memory', help: DECODE_HELP, run: runDecode },
+  validate: { summary: 'check a tree and print only the problems', help: VALIDATE_HELP, run: runValidate },
+  encode: { summary: 'encode a tree document to memory, or onto a capture', help: ENCODE_HELP, run: runEncode },
   layout: { summary: 'print the C layout of the offload structures', help: LAYOUT_HELP, run: runLayout },
 };
 

@@ -1,0 +1,18 @@
+/** Regenerates every file derived from the struct descriptors. `npm run generate`. */
+import { writeFileSync } from 'node:fs';
+import { ABIS } from '../src/layout/abi.js';
+import { NDIS_REVISIONS } from '../src/layout/descriptor.js';
+import { emitViews, viewModuleName } from '../src/codec/gen/emit-views.js';
+
+const written: string[] = [];
+function write(path: string, text: string): void {
+  writeFileSync(path, text);
+  written.push(path);
+}
+
+for (const abi of ABIS) {
+  for (const ndis of NDIS_REVISIONS) {
+    write(`src/codec/generated/${viewModuleName(abi, ndis)}.ts`, emitViews(abi, ndis));
+  }
+}
+console.log(`generated:\n  ${written.join('\n  ')}`);

@@ -1,0 +1,101 @@
+import { parseArgs } from 'node:util';
+import { abiByName } from '../../layout/abi.js';
+import { OPERATIONS, type Operation } from '../../layout/constants.js';
+import { decodeTree } from '../../tree/decode.js';
+import type { TreeDocument } from '../../tree/document.js';
+import { UsageError } from '../../errors.js';
+import { formatTreeText, paletteFor } from '../format-tree.js';
+import { EXIT, type Io, parseAddress } from '../io.js';
+import { SOURCE_OPTIONS, openSource } from '../source.js';
+import { parseNdis } from './layout.js';
+
+const COMMON = `Sources:
+  IMAGE --base HEX          a file of captured memory whose first byte is at virtual address HEX
+  --segment FILE@HEX ...    several captured regions (instead of IMAGE --base)
+
+Options:
+  --root HEX                address of the root block (default: --base)
+  --abi x64|x86             ABI of the captured machine (default x64)
+  --ndis 6.0|6.1            NDIS revision of the host (default 6.1)
+  --operation OP            initiate, query, update, invalidate or terminate: which state the
+                            blocks carry; without it, state presence is inferred from the bytes
+  --max-blocks N            stop after N blocks (default 1048576)`;
+
+export const DECODE_HELP = `Usage: ndis-offload decode IMAGE --base HEX [--root HEX] [options] [--json]
+
+Decodes the offload state tree at --root: every block, its role, its state, named as in the WDK,
+with every problem reported beside the member concerned.
+
+${COMMON}
+  --json                    print the ndis-offload-tree/1 JSON document (docs/json-format.md)
+
+Examples:
+  ndis-offload decode fixtures/sample-x64.bin --base 0xffffc70a12340000
+  ndis-offload decode dump.bin --base ffffc70a\`12340000 --root ffffc70a\`12340a00 --operation initiate --json`;
+
+export const VALIDATE_HELP = `Usage: ndis-offload validate IMAGE --base HEX [--root HEX] [options] [--json]
+
+Checks the tree and prints only the diagnostics. Exit 0: no errors or warnings; 1: problems found.
+
+${COMMON}
+  --json                    print the diagnostics as a JSON array`;
+
+export const DECODE_OPTIONS = {
+  ...SOURCE_OPTIONS,
+  root: { type: 'string' },
+  abi: { type: 'string' },
+  ndis: { type: 'string' },
+  operation: { type: 'string' },
+  'max-blocks': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export function parseOperation(text: string | undefined): Operation | undefined {
+  if (text === undefined) return undefined;
+  if (!(OPERATIONS as readonly string[]).includes(text)) {
+    throw new UsageError(`--operation: '${text}' is not one of ${OPERATIONS.join(', ')}`);
+  }
+  return text as Operation;
+}
+
+function positiveInt(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`${option}: '${text}' is not a positive integer`);
+  return Number(text);
+}
+
+export function decodeFromArgs(argv: string[]): TreeDocument & { json: boolean } {
+  const { values, positionals } = parseArgs({ args: argv, options: DECODE_OPTIONS, allowPositionals: true });
+  const source = openSource(values, positionals);
+  const root = values.root === undefined ? source.base : parseAddress(values.root, '--root');
+  const abi = abiByName(values.abi ?? 'x64');
+  const doc = decodeTree(source.image, root, {
+    abi,
+    ndis: parseNdis(values.ndis),
+    operation: parseOperation(values.operation),
+    maxBlocks: positiveInt(values['max-blocks'], '--max-blocks'),
+  });
+  return Object.assign(doc, { json: Boolean(values.json) });
+}
+
+/** JSON text of a document (the `json` flag from argument parsing is not part of it). */
+export const documentJson = ({ json: _flag, ...doc }: TreeDocument & { json?: boolean }): string => `${JSON.stringify(doc, null, 2)}\n`;
+
+export function runDecode(argv: string[], io: Io): number {
+  const doc = decodeFromArgs(argv);
+  io.out(doc.json ? documentJson(doc) : formatTreeText(doc, paletteFor(io.stdoutIsTty, io.env)));
+  return doc.blocks.length === 0 ? EXIT.INPUT : EXIT.OK;
+}
+
+export function runValidate(argv: string[], io: Io): number {
+  const doc = decodeFromArgs(argv);
+  const problems = doc.diagnostics.filter((d) => d.severity !== 'info');
+  if (doc.json) io.out(`${JSON.stringify(doc.diagnostics, null, 2)}\n`);
+  else {
+    for (const d of doc.diagnostics) {
+      io.out(`${d.severity} ${d.code} ${d.path}${d.member ? ` ${d.member}` : ''} @${d.address}${d.offset !== null ? ` (offset 0x${d.offset.toString(16)})` : ''}: ${d.message}\n`);
+    }
+    io.out(`${problems.length ? `${problems.length} problems` : 'no problems'} in ${doc.blocks.length ? 'the tree' : 'an empty tree'}\n`);
+  }
+  return problems.length || doc.blocks.length === 0 ? EXIT.PROBLEMS : EXIT.OK;
+}
