@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { ABIS } from '../src/layout/abi.js';
 import { NDIS_REVISIONS } from '../src/layout/descriptor.js';
 import { emitViews, viewModuleName } from '../src/codec/gen/emit-views.js';
+import { layoutMarkdown } from '../src/layout/markdown.js';
 
 const written: string[] = [];
 function write(path: string, text: string): void {
@@ -15,4 +16,5 @@ for (const abi of ABIS) {
     write(`src/codec/generated/${viewModuleName(abi, ndis)}.ts`, emitViews(abi, ndis));
   }
 }
+write('docs/layout.md', layoutMarkdown());
 console.log(`generated:\n  ${written.join('\n  ')}`);

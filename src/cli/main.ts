@@ -5,6 +5,7 @@ import { EXIT, describeError, type Io } from './io.js';
 import { LAYOUT_HELP, runLayout } from './commands/layout.js';
 import { DECODE_HELP, VALIDATE_HELP, runDecode, runValidate } from './commands/decode.js';
 import { ENCODE_HELP, runEncode } from './commands/encode.js';
+import { COMPLETE_HELP, runComplete } from './commands/complete.js';
 
 interface Command {
   readonly summary: string;
@@ -16,6 +17,7 @@ export const COMMANDS: Record<string, Command> = {
   decode: { summary: 'decode the offload state tree in captured memory', help: DECODE_HELP, run: runDecode },
   validate: { summary: 'check a tree and print only the problems', help: VALIDATE_HELP, run: runValidate },
   encode: { summary: 'encode a tree document to memory, or onto a capture', help: ENCODE_HELP, run: runEncode },
+  complete: { summary: 'write the Status of every block to complete an operation', help: COMPLETE_HELP, run: runComplete },
   layout: { summary: 'print the C layout of the offload structures', help: LAYOUT_HELP, run: runLayout },
 };
 

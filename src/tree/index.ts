@@ -4,3 +4,4 @@ export * from './encode.js';
 export * from './ip.js';
 export * from './roles.js';
 export * from './state.js';
+export * from './status-writer.js';
