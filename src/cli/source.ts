@@ -1,7 +1,7 @@
 /** Where the memory comes from: a region file at --base, or several --segment FILE@HEX. */
 import { readFileSync } from 'node:fs';
 import { type MemoryImage, type Segment, SegmentImage } from '../codec/image.js';
-import { UsageError } from '../errors.js';
+import { DecodeError, UsageError } from '../errors.js';
 import { parseAddress } from './io.js';
 
 export const SOURCE_OPTIONS = {
@@ -19,7 +19,7 @@ export interface Source {
 
 function readRegion(path: string, base: bigint): Segment {
   const bytes = readFileSync(path);
-  if (bytes.length === 0) throw new UsageError(`${path}: the file is empty`);
+  if (bytes.length === 0) throw new DecodeError(0, `${path}: the file is empty`);
   return { base, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), name: path };
 }
 

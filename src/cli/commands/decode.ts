@@ -38,7 +38,11 @@ export const VALIDATE_HELP = `Usage: ndis-offload validate IMAGE --base HEX [--r
 Checks the tree and prints only the diagnostics. Exit 0: no errors or warnings; 1: problems found.
 
 ${COMMON}
-  --json                    print the diagnostics as a JSON array`;
+  --json                    print the diagnostics as a JSON array
+
+Examples:
+  ndis-offload validate fixtures/sample-x64.bin --base 0xffffc70a12340000 --operation initiate
+  ndis-offload validate capture.bin --base ffffc70a12340000 --json | jq '.[] | select(.severity == "error")'`;
 
 export const DECODE_OPTIONS = {
   ...SOURCE_OPTIONS,
