@@ -1,18 +1,99 @@
-/** Regenerates every fixtures/*.bin from the JSON description beside it. `npm run fixtures`. */
+/**
+ * Builds every fixtures/NAME.bin from the description beside it, fixtures/NAME.json: a tree
+ * document (encoded compactly at its base), plus for broken images `patches` applied afterwards
+ * and `expectDiagnostics` that decoding must produce. `npm run fixtures`; a test regenerates them
+ * all and requires identical bytes.
+ */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { SegmentImage } from '../src/codec/image.js';
+import { writeStruct } from '../src/codec/struct-io.js';
+import { abiByName } from '../src/layout/abi.js';
+import type { NdisRevision } from '../src/layout/descriptor.js';
+import type { Operation } from '../src/layout/constants.js';
+import { layoutOf } from '../src/layout/registry.js';
+import { decodeTree, type DecodeOptions } from '../src/tree/decode.js';
+import type { BlockJson } from '../src/tree/document.js';
 import { encodeTree, type EncodeInput } from '../src/tree/encode.js';
+import { stateParts, stateType } from '../src/tree/state.js';
 
-export function fixtureBytes(jsonPath: string): Uint8Array {
-  return encodeTree(JSON.parse(readFileSync(jsonPath, 'utf8')) as EncodeInput).bytes;
+export interface FixtureDescription extends EncodeInput {
+  description: string;
+  decodeOptions?: { operation?: Operation; abi?: string; ndis?: NdisRevision };
+  /** Edits after encoding: a member of the block at `path`, or a truncation of the image. */
+  patches?: ({ path: string; member: string; value: number | string } | { truncate: string })[];
+  expectDiagnostics?: { code: string; path: string }[];
 }
 
-export const fixtureNames = (): string[] => readdirSync('fixtures').filter((f) => f.endsWith('.json')).sort();
+export const fixtureNames = (): string[] =>
+  readdirSync('fixtures')
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
+
+export const readDescription = (name: string): FixtureDescription =>
+  JSON.parse(readFileSync(`fixtures/${name}.json`, 'utf8')) as FixtureDescription;
+
+export function decodeOptionsOf(d: FixtureDescription): DecodeOptions {
+  const o = d.decodeOptions ?? {};
+  return {
+    abi: abiByName(o.abi ?? d.abi ?? 'x64'),
+    ndis: (o.ndis ?? d.ndis ?? '6.1') as NdisRevision,
+    ...(o.operation ? { operation: o.operation } : {}),
+  };
+}
+
+/** The bytes of a fixture and the address of its first byte (the root). */
+export function buildFixture(d: FixtureDescription): { bytes: Uint8Array; base: bigint } {
+  const enc = encodeTree(d);
+  if (!d.patches?.length) return { bytes: enc.bytes, base: enc.base };
+  const options = decodeOptionsOf(d);
+  const clean = decodeTree(SegmentImage.region(enc.bytes, enc.base), enc.root, options);
+  const byPath = new Map<string, BlockJson>();
+  const index = (bs: BlockJson[], path: string): void =>
+    bs.forEach((b, i) => {
+      byPath.set(`${path}[${i}]`, b);
+      index(b.dependents, `${path}[${i}].dependents`);
+    });
+  index(clean.blocks, 'blocks');
+  // "&blocks[0].dependents[1]+4": the address of that block, plus 4.
+  const resolve = (v: number | string): bigint => {
+    if (typeof v === 'number') return BigInt(v);
+    const m = /^&([^+]+)(?:\+(\d+))?$/.exec(v);
+    if (!m) return BigInt(v);
+    const b = byPath.get(m[1]!);
+    if (!b) throw new Error(`patch: no block at ${m[1]}`);
+    return BigInt(b.address) + BigInt(m[2] ?? 0);
+  };
+  let bytes = enc.bytes;
+  const dv = new DataView(bytes.buffer);
+  const abi = options.abi!;
+  const ndis = options.ndis!;
+  const blockLayout = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', abi, ndis);
+  for (const p of d.patches) {
+    if ('truncate' in p) {
+      bytes = bytes.slice(0, Number(resolve(p.truncate) - enc.base));
+      continue;
+    }
+    const b = byPath.get(p.path);
+    if (!b) throw new Error(`patch: no block at ${p.path}`);
+    const [head, ...rest] = p.member.split('.');
+    const nest = (keys: string[], value: unknown): Record<string, unknown> =>
+      keys.length === 1 ? { [keys[0]!]: value } : { [keys[0]!]: nest(keys.slice(1), value) };
+    const value = p.member.endsWith('Block') || p.member.endsWith('List') ? resolve(p.value) : Number(resolve(p.value));
+    if (head === 'state') {
+      const part = stateParts(stateType(b.Header.Type)!, abi, ndis).find((x) => x.name === rest[0])!;
+      writeStruct(part.layout, dv, b.offset! + blockLayout.size + part.offset, nest(rest.slice(1), value));
+    } else {
+      writeStruct(blockLayout, dv, b.offset!, nest(p.member.split('.'), value));
+    }
+  }
+  return { bytes, base: enc.base };
+}
 
 if (process.argv[1]?.endsWith('fixtures.ts')) {
   for (const name of fixtureNames()) {
-    const out = `fixtures/${name.replace(/\.json$/, '.bin')}`;
-    const bytes = fixtureBytes(`fixtures/${name}`);
-    writeFileSync(out, bytes);
-    console.log(`${out}: ${bytes.length} bytes`);
+    const { bytes } = buildFixture(readDescription(name));
+    writeFileSync(`fixtures/${name}.bin`, bytes);
+    console.log(`fixtures/${name}.bin: ${bytes.length} bytes`);
   }
 }

@@ -156,7 +156,12 @@ const sameValue = (a: PlainValue, b: unknown, f: PlacedField, ptrSize: number, p
     return bytes.length === a.length ? bytes.every((x, i) => x === a[i]) : bytes.every((x, i) => x === a[i]) && a.subarray(bytes.length).every((x) => x === 0);
   }
   if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i], f, ptrSize, path));
-  if (typeof a === 'object') return false; // nested structs inside unions: written unconditionally
+  if (typeof a === 'object') {
+    // A nested struct inside a union: the same when every member given reads back as given.
+    if (typeof b !== 'object' || b === null || !f.fields) return false;
+    const given = b as Record<string, unknown>;
+    return f.fields.every((g) => !(g.name in given) || sameValue(a[g.name]!, given[g.name], g, ptrSize, `${path}.${g.name}`));
+  }
   const elemType = f.type.kind === 'array' ? f.type.of : f.type;
   return toInteger(b, elemType, f.bitWidth, ptrSize, path) === BigInt(a);
 };

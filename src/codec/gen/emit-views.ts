@@ -78,7 +78,7 @@ function emitClass(className: string, f0: number, size: number, align: number, f
       body.push(
         `  /** Bit-field: bits ${f.bitOffset}..${f.bitOffset! + f.bitWidth - 1} of the ${f.ctype} at +0x${(f.offset - f0).toString(16)}. */`,
         `  get ${name}(): number {`,
-        `    return (this.view.${acc.get}(${at}${le}) >>> ${f.bitOffset}) & ${hexMask};`,
+        `    return ((this.view.${acc.get}(${at}${le}) >>> ${f.bitOffset}) & ${hexMask})${f.bitWidth === 32 ? ' >>> 0' : ''};`,
         '  }',
         `  set ${name}(v: number) {`,
         `    const u = this.view.${acc.get}(${at}${le});`,

@@ -258,7 +258,7 @@ export class NEIGHBOR_OFFLOAD_STATE_CONST extends ViewBase {
   }
   /** Bit-field: bits 0..11 of the ULONG at +0x28. */
   get VlanId(): number {
-    return (this.view.getUint32(this.base + 40, true) >>> 0) & 0xfff;
+    return ((this.view.getUint32(this.base + 40, true) >>> 0) & 0xfff);
   }
   set VlanId(v: number) {
     const u = this.view.getUint32(this.base + 40, true);
@@ -378,7 +378,7 @@ export class TCP_OFFLOAD_STATE_CONST extends ViewBase {
   }
   /** Bit-field: bits 0..3 of the UCHAR at +0xe. */
   get SndWindScale(): number {
-    return (this.view.getUint8(this.base + 14) >>> 0) & 0xf;
+    return ((this.view.getUint8(this.base + 14) >>> 0) & 0xf);
   }
   set SndWindScale(v: number) {
     const u = this.view.getUint8(this.base + 14);
@@ -386,7 +386,7 @@ export class TCP_OFFLOAD_STATE_CONST extends ViewBase {
   }
   /** Bit-field: bits 4..7 of the UCHAR at +0xe. */
   get RcvWindScale(): number {
-    return (this.view.getUint8(this.base + 14) >>> 4) & 0xf;
+    return ((this.view.getUint8(this.base + 14) >>> 4) & 0xf);
   }
   set RcvWindScale(v: number) {
     const u = this.view.getUint8(this.base + 14);
@@ -458,7 +458,7 @@ export class TCP_OFFLOAD_STATE_CACHED extends ViewBase {
   }
   /** Bit-field: bits 0..19 of the ULONG at +0x24. */
   get FlowLabel(): number {
-    return (this.view.getUint32(this.base + 36, true) >>> 0) & 0xfffff;
+    return ((this.view.getUint32(this.base + 36, true) >>> 0) & 0xfffff);
   }
   set FlowLabel(v: number) {
     const u = this.view.getUint32(this.base + 36, true);
@@ -478,7 +478,7 @@ export class TCP_OFFLOAD_STATE_CACHED extends ViewBase {
   }
   /** Bit-field: bits 0..2 of the UCHAR at +0x2a. */
   get UserPriority(): number {
-    return (this.view.getUint8(this.base + 42) >>> 0) & 0x7;
+    return ((this.view.getUint8(this.base + 42) >>> 0) & 0x7);
   }
   set UserPriority(v: number) {
     const u = this.view.getUint8(this.base + 42);
