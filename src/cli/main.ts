@@ -6,6 +6,8 @@ import { LAYOUT_HELP, runLayout } from './commands/layout.js';
 import { DECODE_HELP, VALIDATE_HELP, runDecode, runValidate } from './commands/decode.js';
 import { ENCODE_HELP, runEncode } from './commands/encode.js';
 import { COMPLETE_HELP, runComplete } from './commands/complete.js';
+import { HEXDUMP_HELP, runHexdump } from './commands/hexdump.js';
+import { DIFF_HELP, runDiff } from './commands/diff.js';
 
 interface Command {
   readonly summary: string;
@@ -18,6 +20,8 @@ export const COMMANDS: Record<string, Command> = {
   validate: { summary: 'check a tree and print only the problems', help: VALIDATE_HELP, run: runValidate },
   encode: { summary: 'encode a tree document to memory, or onto a capture', help: ENCODE_HELP, run: runEncode },
   complete: { summary: 'write the Status of every block to complete an operation', help: COMPLETE_HELP, run: runComplete },
+  hexdump: { summary: 'annotated hex view: every byte labelled with its structure and member', help: HEXDUMP_HELP, run: runHexdump },
+  diff: { summary: 'which fields of which blocks differ between two captures', help: DIFF_HELP, run: runDiff },
   layout: { summary: 'print the C layout of the offload structures', help: LAYOUT_HELP, run: runLayout },
 };
 
@@ -81,6 +85,11 @@ const processIo: Io = {
 // Run when executed as the bin, not when imported by tests.
 const invoked = process.argv[1] ?? '';
 if (/ndis-offload$|cli[\\/]main\.(js|ts)$/.test(invoked)) {
+  // `ndis-offload decode … | head`: a closed pipe ends the output, it is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   main(process.argv.slice(2), processIo).then(
     (code) => {
       process.exitCode = code;

@@ -17,7 +17,7 @@ export interface Source {
   segments: Segment[];
 }
 
-function readRegion(path: string, base: bigint): Segment {
+export function readRegion(path: string, base: bigint): Segment {
   const bytes = readFileSync(path);
   if (bytes.length === 0) throw new DecodeError(0, `${path}: the file is empty`);
   return { base, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), name: path };

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { abiByName } from '../../layout/abi.js';
 import { OPERATIONS, type Operation } from '../../layout/constants.js';
+import type { MemoryImage } from '../../codec/image.js';
 import { decodeTree } from '../../tree/decode.js';
 import type { TreeDocument } from '../../tree/document.js';
 import { UsageError } from '../../errors.js';
@@ -9,7 +10,7 @@ import { EXIT, type Io, parseAddress } from '../io.js';
 import { SOURCE_OPTIONS, openSource } from '../source.js';
 import { parseNdis } from './layout.js';
 
-const COMMON = `Sources:
+export const DECODE_SOURCES = `Sources:
   IMAGE --base HEX          a file of captured memory whose first byte is at virtual address HEX
   --segment FILE@HEX ...    several captured regions (instead of IMAGE --base)
 
@@ -26,7 +27,7 @@ export const DECODE_HELP = `Usage: ndis-offload decode IMAGE --base HEX [--root 
 Decodes the offload state tree at --root: every block, its role, its state, named as in the WDK,
 with every problem reported beside the member concerned.
 
-${COMMON}
+${DECODE_SOURCES}
   --json                    print the ndis-offload-tree/1 JSON document (docs/json-format.md)
 
 Examples:
@@ -37,7 +38,7 @@ export const VALIDATE_HELP = `Usage: ndis-offload validate IMAGE --base HEX [--r
 
 Checks the tree and prints only the diagnostics. Exit 0: no errors or warnings; 1: problems found.
 
-${COMMON}
+${DECODE_SOURCES}
   --json                    print the diagnostics as a JSON array
 
 Examples:
@@ -68,7 +69,13 @@ function positiveInt(text: string | undefined, option: string): number | undefin
   return Number(text);
 }
 
-export function decodeFromArgs(argv: string[]): TreeDocument & { json: boolean } {
+export interface Decoded {
+  doc: TreeDocument;
+  image: MemoryImage;
+  json: boolean;
+}
+
+export function decodeFromArgs(argv: string[]): Decoded {
   const { values, positionals } = parseArgs({ args: argv, options: DECODE_OPTIONS, allowPositionals: true });
   const source = openSource(values, positionals);
   const root = values.root === undefined ? source.base : parseAddress(values.root, '--root');
@@ -79,22 +86,21 @@ export function decodeFromArgs(argv: string[]): TreeDocument & { json: boolean }
     operation: parseOperation(values.operation),
     maxBlocks: positiveInt(values['max-blocks'], '--max-blocks'),
   });
-  return Object.assign(doc, { json: Boolean(values.json) });
+  return { doc, image: source.image, json: Boolean(values.json) };
 }
 
-/** JSON text of a document (the `json` flag from argument parsing is not part of it). */
-export const documentJson = ({ json: _flag, ...doc }: TreeDocument & { json?: boolean }): string => `${JSON.stringify(doc, null, 2)}\n`;
+export const documentJson = (doc: TreeDocument): string => `${JSON.stringify(doc, null, 2)}\n`;
 
 export function runDecode(argv: string[], io: Io): number {
-  const doc = decodeFromArgs(argv);
-  io.out(doc.json ? documentJson(doc) : formatTreeText(doc, paletteFor(io.stdoutIsTty, io.env)));
+  const { doc, json } = decodeFromArgs(argv);
+  io.out(json ? documentJson(doc) : formatTreeText(doc, paletteFor(io.stdoutIsTty, io.env)));
   return doc.blocks.length === 0 ? EXIT.INPUT : EXIT.OK;
 }
 
 export function runValidate(argv: string[], io: Io): number {
-  const doc = decodeFromArgs(argv);
+  const { doc, json } = decodeFromArgs(argv);
   const problems = doc.diagnostics.filter((d) => d.severity !== 'info');
-  if (doc.json) io.out(`${JSON.stringify(doc.diagnostics, null, 2)}\n`);
+  if (json) io.out(`${JSON.stringify(doc.diagnostics, null, 2)}\n`);
   else {
     for (const d of doc.diagnostics) {
       io.out(`${d.severity} ${d.code} ${d.path}${d.member ? ` ${d.member}` : ''} @${d.address}${d.offset !== null ? ` (offset 0x${d.offset.toString(16)})` : ''}: ${d.message}\n`);
