@@ -35,7 +35,7 @@ describe('annotations', () => {
     const doc = decodeTree(SegmentImage.region(bytes, BASE), BASE, { operation: 'initiate' });
     const ranges = annotateTree(doc, X64);
     const covered = new Uint8Array(bytes.length);
-    for (const r of ranges) for (let i = 0; i < r.size; i++) covered[Number(r.address - BASE) + i]++;
+    for (const r of ranges) for (let i = 0; i < r.size; i++) covered[Number(r.address - BASE) + i]! += 1;
     expect(covered.every((c) => c <= 1)).toBe(true);
     const uncovered = covered.filter((c) => c === 0).length;
     expect(uncovered).toBeLessThan(8 * 10); // at most an alignment gap per block
