@@ -4,6 +4,7 @@ import { ABIS } from '../src/layout/abi.js';
 import { NDIS_REVISIONS } from '../src/layout/descriptor.js';
 import { emitViews, viewModuleName } from '../src/codec/gen/emit-views.js';
 import { layoutMarkdown } from '../src/layout/markdown.js';
+import { formatMarkdown } from '../src/layout/format-markdown.js';
 
 const written: string[] = [];
 function write(path: string, text: string): void {
@@ -17,4 +18,5 @@ for (const abi of ABIS) {
   }
 }
 write('docs/layout.md', layoutMarkdown());
+write('docs/format.md', formatMarkdown());
 console.log(`generated:\n  ${written.join('\n  ')}`);

@@ -6,3 +6,4 @@ export * from './msvc.js';
 export * from './registry.js';
 export * from './c-decl.js';
 export * from './markdown.js';
+export * from './format-markdown.js';

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { layoutMarkdown } from '../../src/layout/markdown.js';
+import { formatMarkdown } from '../../src/layout/format-markdown.js';
 
 const DOC = new URL('../../docs/layout.md', import.meta.url);
 const STALE = 'docs/layout.md is out of date with src/layout: run `npm run generate` and commit the result';
@@ -25,5 +26,15 @@ describe('docs/layout.md', () => {
       '`DWnd` is NDIS 6.1 and later. Size by revision: ' +
         'NDIS 6.0: 120 bytes on x64, 108 on x86; NDIS 6.1: 128 bytes on x64, 112 on x86.',
     );
+  });
+});
+
+describe('docs/format.md', () => {
+  it('is exactly what formatMarkdown() generates', () => {
+    expect(readFileSync(new URL('../../docs/format.md', import.meta.url), 'utf8'), STALE.replace('layout.md', 'format.md')).toBe(formatMarkdown());
+  });
+
+  it('gives the offsets of the combined parts (TCP delegated at +0x48 on x64)', () => {
+    expect(formatMarkdown()).toContain('| 17 | `TcpOffloadState` | tcp | `TCP_OFFLOAD_STATE_CONST`, `TCP_OFFLOAD_STATE_CACHED`, `TCP_OFFLOAD_STATE_DELEGATED` | +0x0 / +0x18 / +0x48 (200) |');
   });
 });
