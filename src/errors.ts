@@ -75,3 +75,17 @@ export class DecodeError extends OffloadError {
     super('DECODE', offset === undefined ? detail : `@${hex(offset)}: ${detail}`);
   }
 }
+
+/**
+ * A crash dump (or physical image) whose header or metadata cannot be trusted. `fileOffset` is
+ * where in the file the problem is: the offending header field, or the first missing byte when
+ * the header itself is cut short.
+ */
+export class DumpError extends OffloadError {
+  constructor(
+    readonly fileOffset: number,
+    detail: string,
+  ) {
+    super('DUMP', `dump @${hex(fileOffset)}: ${detail}`);
+  }
+}

@@ -3,3 +3,7 @@ export * from './struct-io.js';
 export * from './view-base.js';
 export * from './views.js';
 export * from './restructure.js';
+export * from './physical.js';
+export * from './dump.js';
+export * from './paged.js';
+export * from './dump-writer.js';

@@ -7,3 +7,4 @@ export * from './state.js';
 export * from './status-writer.js';
 export * from './annotate.js';
 export * from './diff.js';
+export * from './scan.js';

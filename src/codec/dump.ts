@@ -1,0 +1,317 @@
+/**
+ * 64-bit Windows kernel crash dumps (PAGEDU64): the header, and the stored physical pages of full
+ * dumps (type 1: runs) and bitmap dumps (types 5 and 6: SDMP/FDMP). Everything the header says
+ * is checked against the file before use: a hostile header gives a DumpError naming the field,
+ * a dump whose body was cut short (file smaller than RequiredDumpSpace) opens with its missing
+ * pages reported by the paged image.
+ */
+import { DumpError, UsageError } from '../errors.js';
+import { BitmapIndex, BitmapMemory, type PhysicalRun, RunMemory } from './dump-pages.js';
+import { PagedImage, type PagedImageOptions } from './paged.js';
+import { type ByteSource, FileSource, MAX_PFN, PAGE_SIZE, type PhysicalMemory, RawPhysicalMemory } from './physical.js';
+
+/** Offsets of the DUMP_HEADER64 members this module reads or the writer fills. */
+export const HDR = {
+  Signature: 0x0, ValidDump: 0x4, MajorVersion: 0x8, MinorVersion: 0xc, DirectoryTableBase: 0x10,
+  PfnDataBase: 0x18, PsLoadedModuleList: 0x20, PsActiveProcessHead: 0x28, MachineImageType: 0x30,
+  NumberProcessors: 0x34, BugCheckCode: 0x38, BugCheckParameters: 0x40, KdDebuggerDataBlock: 0x80,
+  NumberOfRuns: 0x88, NumberOfPages: 0x90, Runs: 0x98, DumpType: 0xf98, RequiredDumpSpace: 0xfa0,
+  SystemTime: 0xfa8, Comment: 0xfb0, SystemUpTime: 0x1030, Size: 0x2000,
+} as const;
+/** The bitmap header that follows the dump header in types 5 and 6. */
+export const BMP = { Signature: 0x2000, ValidDump: 0x2004, FirstPage: 0x2020, TotalPresentPages: 0x2028, Pages: 0x2030, Bitmap: 0x2038 } as const;
+/** PhysicalMemoryBlock is 700 bytes: 16 bytes of counts, then 16-byte runs. */
+export const MAX_RUNS = Math.floor((700 - 16) / 16);
+export const DUMP_TYPE_NAMES: Readonly<Record<number, string>> = {
+  1: 'full memory dump', 2: 'kernel summary dump', 3: 'header-only dump', 4: 'minidump', 5: 'bitmap dump',
+  6: 'live kernel bitmap dump', 8: 'kernel memory dump', 9: 'kernel and user memory dump', 10: 'complete memory dump',
+};
+const MACHINES: Readonly<Record<number, string>> = { 0x8664: 'x64', 0x14c: 'x86', 0xaa64: 'ARM64', 0x1c4: 'ARM' };
+
+/** FILETIME (100 ns since 1601-01-01 UTC) <-> Date. Undefined when out of Date's range. */
+const EPOCH_DIFF_MS = 11644473600000;
+export function filetimeToDate(ft: bigint): Date | undefined {
+  const ms = Number(ft / 10000n) - EPOCH_DIFF_MS;
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms) : undefined;
+}
+export const dateToFiletime = (d: Date): bigint => BigInt(d.getTime() + EPOCH_DIFF_MS) * 10000n;
+
+export type { PhysicalRun };
+
+export interface BitmapHeader {
+  readonly signature: string;
+  readonly firstPage: number;
+  readonly totalPresentPages: number;
+  /** Number of bits (PFNs) the bitmap covers. */
+  readonly bits: number;
+}
+
+export interface DumpInfo {
+  readonly fileName: string;
+  readonly fileSize: number;
+  /** 'PAGEDU64'. */
+  readonly signature: string;
+  readonly dumpType: number;
+  readonly dumpTypeName: string;
+  /** 0xF free build, 0xC checked build. */
+  readonly majorVersion: number;
+  /** The OS build number. */
+  readonly minorVersion: number;
+  readonly machineImageType: number;
+  readonly machineName: string;
+  readonly numberProcessors: number;
+  readonly bugCheckCode: number;
+  readonly bugCheckParameters: readonly [bigint, bigint, bigint, bigint];
+  readonly systemTime: Date | undefined;
+  readonly systemTimeRaw: bigint;
+  /** In 100 ns units. */
+  readonly systemUpTime: bigint;
+  readonly directoryTableBase: bigint;
+  readonly pfnDataBase: bigint;
+  readonly psLoadedModuleList: bigint;
+  readonly psActiveProcessHead: bigint;
+  readonly kdDebuggerDataBlock: bigint;
+  readonly requiredDumpSpace: bigint;
+  /** PhysicalMemoryBlock: the machine's RAM (for full dumps, exactly what is stored). */
+  readonly runs: readonly PhysicalRun[];
+  readonly numberOfPages: bigint;
+  readonly pagesStored: number;
+  readonly bitmap?: BitmapHeader;
+  readonly comment: string;
+  /** Things that are odd but not fatal (truncated body, counts that disagree). */
+  readonly warnings: readonly string[];
+}
+
+export interface DumpOptions {
+  /** Frames kept in the LRU cache (default 256 = 1 MiB). */
+  cacheFrames?: number;
+}
+
+const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
+const ascii = (b: Uint8Array, at: number, n: number): string => String.fromCharCode(...b.subarray(at, at + n));
+
+/** An open crash dump: its header and its stored pages. */
+export class CrashDump {
+  constructor(
+    readonly info: DumpInfo,
+    readonly physical: PhysicalMemory,
+  ) {}
+
+  /** The kernel address space through DirectoryTableBase. */
+  image(options?: PagedImageOptions): PagedImage {
+    const { info } = this;
+    if (info.machineImageType !== 0x8664) {
+      throw new DumpError(HDR.MachineImageType, `machine type ${hex(info.machineImageType)} (${info.machineName}) is not supported: only x64 (0x8664) paging is`);
+    }
+    const pml4 = Number((info.directoryTableBase >> 12n) & 0xffffffffffn);
+    if (!this.physical.hasFrame(pml4)) {
+      throw new DumpError(HDR.DirectoryTableBase, `DirectoryTableBase ${hex(info.directoryTableBase)} is not in the dump: ${this.physical.missingReason(pml4)}`);
+    }
+    return new PagedImage(this.physical, info.directoryTableBase, options);
+  }
+
+  close(): void {
+    this.physical.close();
+  }
+}
+
+/** Opens a dump file read-only; reads the header, the bitmap if any, and nothing else. */
+export function openDump(path: string, options?: DumpOptions): CrashDump {
+  const source = new FileSource(path);
+  try {
+    return readDump(source, options);
+  } catch (e) {
+    source.close();
+    throw e;
+  }
+}
+
+export interface OpenedImage {
+  readonly image: PagedImage;
+  readonly physical: PhysicalMemory;
+  /** The dump, when the file is one (undefined for a raw physical image). */
+  readonly dump?: CrashDump;
+  close(): void;
+}
+
+/**
+ * Opens a crash dump or a raw physical memory image as a virtual address space. A dump supplies
+ * its own DirectoryTableBase (`dtb` overrides it); a raw image needs `dtb`.
+ */
+export function openCapture(path: string, options: DumpOptions & PagedImageOptions & { dtb?: bigint } = {}): OpenedImage {
+  const source = new FileSource(path);
+  try {
+    if (isDump(source)) {
+      const dump = readDump(source, options);
+      const image = options.dtb === undefined ? dump.image(options) : new PagedImage(dump.physical, options.dtb, options);
+      return { image, physical: dump.physical, dump, close: () => dump.close() };
+    }
+    if (options.dtb === undefined) throw new UsageError(`${path} is not a crash dump: as a raw physical memory image it needs a DirectoryTableBase (dtb)`);
+    const physical = new RawPhysicalMemory(source, options.cacheFrames);
+    return { image: new PagedImage(physical, options.dtb, options), physical, close: () => physical.close() };
+  } catch (e) {
+    source.close();
+    throw e;
+  }
+}
+
+/** Whether the source starts like a 64-bit kernel crash dump. */
+export function isDump(source: ByteSource): boolean {
+  const b = new Uint8Array(8);
+  return source.read(b, 0) === 8 && ascii(b, 0, 8) === 'PAGEDU64';
+}
+
+export function readDump(source: ByteSource, options: DumpOptions = {}): CrashDump {
+  const size = source.size;
+  const h = new Uint8Array(HDR.Size);
+  const got = source.read(h, 0);
+  if (got < 8) throw new DumpError(got, `truncated header: ${got} bytes, a dump header needs ${hex(HDR.Size)}`);
+  const sig = ascii(h, 0, 4);
+  const valid = ascii(h, 4, 4);
+  if (sig === 'MDMP') throw new DumpError(0, 'a user-mode minidump (MDMP), not a kernel memory dump');
+  if (sig !== 'PAGE') throw new DumpError(0, `not a Windows kernel crash dump: signature ${JSON.stringify(sig)} (expected "PAGE")`);
+  if (valid === 'DUMP') throw new DumpError(4, '32-bit crash dump (PAGEDUMP): only 64-bit dumps (PAGEDU64) are supported');
+  if (valid !== 'DU64') throw new DumpError(4, `not a 64-bit crash dump: ValidDump ${JSON.stringify(valid)} (expected "DU64")`);
+  if (got < HDR.Size) throw new DumpError(got, `truncated header: ${got} bytes, a 64-bit dump header needs ${hex(HDR.Size)}`);
+
+  const v = new DataView(h.buffer);
+  const u32 = (o: number): number => v.getUint32(o, true);
+  const u64 = (o: number): bigint => v.getBigUint64(o, true);
+  const dumpType = u32(HDR.DumpType);
+  const dumpTypeName = DUMP_TYPE_NAMES[dumpType] ?? 'unknown';
+  if (dumpType === 4) throw new DumpError(HDR.DumpType, 'dump type 4 (minidump) is not a kernel memory image');
+  if (dumpType !== 1 && dumpType !== 5 && dumpType !== 6) {
+    throw new DumpError(HDR.DumpType, `unsupported dump type ${dumpType} (${dumpTypeName})`);
+  }
+  const warnings: string[] = [];
+  const requiredDumpSpace = u64(HDR.RequiredDumpSpace);
+  // A body cut short (the writer stopped early) is a truncation, not a lie: the header said more.
+  const truncated = (end: number): boolean => size < requiredDumpSpace && BigInt(end) <= requiredDumpSpace;
+
+  const runs = readRuns(v, dumpType === 1, warnings);
+  let physical: PhysicalMemory;
+  let pagesStored: number;
+  let bitmap: BitmapHeader | undefined;
+  if (dumpType === 1) {
+    pagesStored = runs.reduce((n, r) => n + r.pageCount, 0);
+    let at: number = HDR.Size;
+    for (let k = 0; k < runs.length; k++) {
+      const run = runs[k]!;
+      const end = at + run.pageCount * PAGE_SIZE;
+      if (end > size) {
+        const last = HDR.Size + pagesStored * PAGE_SIZE;
+        if (!truncated(last)) {
+          throw new DumpError(HDR.Runs + 16 * k, `run ${k} (PFN ${hex(run.basePage)}, ${hex(run.pageCount)} pages) is stored at file offset ${hex(at)}..${hex(end)}, past the end of the file (${hex(size)} bytes)`);
+        }
+        warnings.push(`truncated dump: pages from file offset ${hex(size)} on are missing (${hex(last)} bytes expected)`);
+        break;
+      }
+      at = end;
+    }
+    physical = new RunMemory(source, HDR.Size, runs, options.cacheFrames);
+  } else {
+    if (size < BMP.Bitmap) throw new DumpError(size, `truncated bitmap header: the file ends at ${hex(size)}, the header needs ${hex(BMP.Bitmap)}`);
+    const b = new Uint8Array(BMP.Bitmap - BMP.Signature);
+    source.read(b, BMP.Signature);
+    const bv = new DataView(b.buffer);
+    const signature = ascii(b, 0, 4);
+    if ((signature !== 'SDMP' && signature !== 'FDMP') || ascii(b, 4, 4) !== 'DUMP') {
+      throw new DumpError(BMP.Signature, `bad bitmap header ${JSON.stringify(ascii(b, 0, 8))} (expected "SDMPDUMP" or "FDMPDUMP")`);
+    }
+    const firstPage64 = bv.getBigUint64(BMP.FirstPage - BMP.Signature, true);
+    const present64 = bv.getBigUint64(BMP.TotalPresentPages - BMP.Signature, true);
+    const bits64 = bv.getBigUint64(BMP.Pages - BMP.Signature, true);
+    const bitmapEnd = BigInt(BMP.Bitmap) + (bits64 + 7n) / 8n;
+    if (bits64 > BigInt(MAX_PFN) || bitmapEnd > BigInt(size)) {
+      throw new DumpError(BMP.Pages, `a bitmap of ${bits64} bits ends at file offset ${hex(bitmapEnd)}, past the end of the file (${hex(size)} bytes)`);
+    }
+    if (firstPage64 > BigInt(size)) {
+      throw new DumpError(BMP.FirstPage, `FirstPage ${hex(firstPage64)} is past the end of the file (${hex(size)} bytes)`);
+    }
+    if (firstPage64 < bitmapEnd) throw new DumpError(BMP.FirstPage, `FirstPage ${hex(firstPage64)} overlaps the bitmap (which ends at ${hex(bitmapEnd)})`);
+    const bits = Number(bits64);
+    const firstPage = Number(firstPage64);
+    const index = BitmapIndex.read(source, BMP.Bitmap, bits);
+    pagesStored = index.total;
+    if (present64 !== BigInt(pagesStored)) warnings.push(`TotalPresentPages says ${present64}, the bitmap has ${pagesStored} bits set`);
+    const end = firstPage + pagesStored * PAGE_SIZE;
+    if (end > size) {
+      if (!truncated(end)) {
+        throw new DumpError(BMP.Bitmap, `the bitmap names ${pagesStored} stored pages, ending at file offset ${hex(end)}, past the end of the file (${hex(size)} bytes)`);
+      }
+      warnings.push(`truncated dump: pages from file offset ${hex(size)} on are missing (${hex(end)} bytes expected)`);
+    }
+    bitmap = { signature, firstPage, totalPresentPages: Number(present64), bits };
+    physical = new BitmapMemory(source, index, firstPage, options.cacheFrames);
+  }
+
+  const systemTimeRaw = u64(HDR.SystemTime);
+  const machineImageType = u32(HDR.MachineImageType);
+  const commentBytes = h.subarray(HDR.Comment, HDR.Comment + 128);
+  const nul = commentBytes.indexOf(0);
+  const comment = ascii(commentBytes, 0, nul < 0 ? 128 : nul);
+  const info: DumpInfo = {
+    fileName: source.name,
+    fileSize: size,
+    signature: sig + valid,
+    dumpType,
+    dumpTypeName,
+    majorVersion: u32(HDR.MajorVersion),
+    minorVersion: u32(HDR.MinorVersion),
+    machineImageType,
+    machineName: MACHINES[machineImageType] ?? 'unknown',
+    numberProcessors: u32(HDR.NumberProcessors),
+    bugCheckCode: u32(HDR.BugCheckCode),
+    bugCheckParameters: [u64(0x40), u64(0x48), u64(0x50), u64(0x58)],
+    systemTime: filetimeToDate(systemTimeRaw),
+    systemTimeRaw,
+    systemUpTime: u64(HDR.SystemUpTime),
+    directoryTableBase: u64(HDR.DirectoryTableBase),
+    pfnDataBase: u64(HDR.PfnDataBase),
+    psLoadedModuleList: u64(HDR.PsLoadedModuleList),
+    psActiveProcessHead: u64(HDR.PsActiveProcessHead),
+    kdDebuggerDataBlock: u64(HDR.KdDebuggerDataBlock),
+    requiredDumpSpace,
+    runs,
+    numberOfPages: u64(HDR.NumberOfPages),
+    pagesStored,
+    ...(bitmap ? { bitmap } : {}),
+    // Windows fills unused header bytes with "PAGE": an unset comment reads as that filler.
+    comment: /^(PAGE)+$/.test(comment) ? '' : comment,
+    warnings,
+  };
+  return new CrashDump(info, physical);
+}
+
+/** PhysicalMemoryBlock. Strict for full dumps (the runs say where pages are); advisory otherwise. */
+function readRuns(v: DataView, strict: boolean, warnings: string[]): PhysicalRun[] {
+  const fail = (offset: number, detail: string): PhysicalRun[] => {
+    if (strict) throw new DumpError(offset, detail);
+    warnings.push(`PhysicalMemoryBlock ignored: ${detail}`);
+    return [];
+  };
+  const n = v.getUint32(HDR.NumberOfRuns, true);
+  if (n > MAX_RUNS) return fail(HDR.NumberOfRuns, `NumberOfRuns ${n} exceeds the ${MAX_RUNS} runs PhysicalMemoryBlock can hold`);
+  if (n === 0 && strict) return fail(HDR.NumberOfRuns, 'a full dump with no physical memory runs');
+  const runs: PhysicalRun[] = [];
+  let total = 0n;
+  for (let k = 0; k < n; k++) {
+    const at = HDR.Runs + 16 * k;
+    const base = v.getBigUint64(at, true);
+    const count = v.getBigUint64(at + 8, true);
+    if (base + count > BigInt(MAX_PFN)) {
+      return fail(at, `run ${k}: PFN ${hex(base)} + ${hex(count)} pages overflows the 52-bit physical address space`);
+    }
+    total += count;
+    runs.push({ basePage: Number(base), pageCount: Number(count) });
+  }
+  const sorted = runs.map((r, k) => ({ ...r, k })).sort((a, b) => a.basePage - b.basePage);
+  for (let i = 1; i < sorted.length; i++) {
+    const p = sorted[i - 1]!;
+    const r = sorted[i]!;
+    if (p.basePage + p.pageCount > r.basePage) return fail(HDR.Runs + 16 * r.k, `run ${r.k} overlaps run ${p.k}`);
+  }
+  const declared = v.getBigUint64(HDR.NumberOfPages, true);
+  if (declared !== total) warnings.push(`NumberOfPages says ${declared}, the runs hold ${total}`);
+  return runs;
+}

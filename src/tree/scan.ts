@@ -1,0 +1,155 @@
+/**
+ * Finds offload state trees nobody gave an address for: looks in every mapped page for plausible
+ * block lists, links candidates that point to each other, and ranks the roots (candidates no
+ * other candidate points to).
+ */
+import { Location, type MemoryImage, joinHalves } from '../codec/image.js';
+import { X64, type Abi } from '../layout/abi.js';
+import { LAYERS, stateType } from '../layout/constants.js';
+import { layoutOf } from '../layout/registry.js';
+import type { Role } from './document.js';
+import { expectedLengths } from './state.js';
+
+export interface ScanCandidate {
+  /** Address of the root block. */
+  address: bigint;
+  blocks: number;
+  layers: Record<(typeof LAYERS)[number], number>;
+  roles: Record<Role, number>;
+  /** Higher is more plausible: blocks that link up, Types that fit their layer, state Lengths that match. */
+  score: number;
+}
+
+export interface ScanOptions {
+  abi?: Abi;
+  /** Only the kernel half of a 64-bit address space (default true for x64 paged images). */
+  kernelOnly?: boolean;
+  /** Called with bytes scanned so far and the total, about every 16 MiB. */
+  progress?: (done: number, total: number) => void;
+  /** Most candidates kept (default 1,000,000): a bound on memory for hostile images. */
+  maxCandidates?: number;
+}
+
+interface Candidate {
+  next: bigint;
+  dep: bigint;
+  role: Role;
+  typeOk: boolean;
+  typeLayer: string | undefined;
+  stateOk: boolean;
+}
+
+const PAGE = 4096;
+
+/** Scans the image and returns tree roots, best first. */
+export function scanImage(image: MemoryImage, options: ScanOptions = {}): ScanCandidate[] {
+  const abi = options.abi ?? X64;
+  const ptr = abi.pointerSize;
+  const block = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', abi);
+  const at = (name: string): number => block.fields.find((f) => f.name === name)!.offset;
+  const SIZE_AT = at('Header') + 2;
+  const NEXT = at('NextBlock');
+  const DEP = at('DependentBlockList');
+  const CTX = at('MiniportOffloadContext');
+  const kernelOnly = options.kernelOnly ?? (image.kind === 'paged' && ptr === 8);
+  const maxCandidates = options.maxCandidates ?? 1_000_000;
+  const loc = new Location();
+  const probe = new Location();
+  const cands = new Map<bigint, Candidate>();
+
+  const ranges = [...image.ranges()].filter((r) => !kernelOnly || r.address >= 0xffff800000000000n);
+  const total = ranges.reduce((n, r) => n + r.length, 0);
+  let done = 0;
+  let reported = 0;
+
+  const readPtr = (v: DataView, o: number): bigint =>
+    ptr === 8 ? joinHalves(v.getUint32(o, true), v.getUint32(o + 4, true)) : BigInt(v.getUint32(o, true));
+  /** NULL, or aligned and inside the image. */
+  const linkOk = (p: bigint, size: number, align: number): boolean =>
+    p === 0n || (p % BigInt(align) === 0n && image.locate(p, size, probe));
+
+  for (const r of ranges) {
+    // Page by page, so that a paged image is read in place; a block may straddle into the next page.
+    for (let pageStart = 0; pageStart < r.length; pageStart += PAGE) {
+      const pageLen = Math.min(PAGE, r.length - pageStart);
+      const pageAddress = r.address + BigInt(pageStart);
+      if (!image.locate(pageAddress, pageLen, loc)) continue;
+      const v = loc.view;
+      const base = loc.offset;
+      for (let o = 0; o < pageLen; o += block.align) {
+        // Cheapest test first: Header.Size is the block size of the ABI.
+        if (o + SIZE_AT + 2 > pageLen || v.getUint16(base + o + SIZE_AT, true) !== block.size) continue;
+        const address = pageAddress + BigInt(o);
+        let bv = v;
+        let bo = base + o;
+        if (o + block.size > pageLen) {
+          if (!image.locate(address, block.size, probe)) continue;
+          bv = probe.view;
+          bo = probe.offset;
+        }
+        const next = readPtr(bv, bo + NEXT);
+        const dep = readPtr(bv, bo + DEP);
+        const ctx = readPtr(bv, bo + CTX);
+        const typeValue = bv.getUint8(bo);
+        if (!linkOk(next, block.size, block.align) || !linkOk(dep, block.size, block.align) || !linkOk(ctx, ptr, ptr)) continue;
+        let role: Role = 'placeholder';
+        if (ctx !== 0n) {
+          image.locate(ctx, ptr, probe);
+          role = readPtr(probe.view, probe.offset) === 0n ? 'new-offload' : 'linker';
+        }
+        const type = stateType(typeValue);
+        if (role !== 'placeholder' && !type?.layer) continue;
+        let stateOk = false;
+        if (type && role === 'new-offload' && image.locate(address + BigInt(block.size), 4, probe)) {
+          stateOk = expectedLengths(type, abi).includes(probe.view.getUint32(probe.offset, true));
+        }
+        cands.set(address, { next, dep, role, typeOk: role === 'placeholder' || Boolean(type?.layer), typeLayer: type?.layer, stateOk });
+        if (cands.size >= maxCandidates) break;
+      }
+      done += pageLen;
+      if (options.progress && done - reported >= 16 << 20) {
+        reported = done;
+        options.progress(done, total);
+      }
+    }
+  }
+  options.progress?.(total, total);
+
+  // Roots: candidates no other candidate points to.
+  const pointedTo = new Set<bigint>();
+  for (const c of cands.values()) {
+    if (cands.has(c.next)) pointedTo.add(c.next);
+    if (cands.has(c.dep)) pointedTo.add(c.dep);
+  }
+  const out: ScanCandidate[] = [];
+  const visited = new Set<bigint>();
+  for (const [address] of cands) {
+    if (pointedTo.has(address)) continue;
+    const result: ScanCandidate = {
+      address,
+      blocks: 0,
+      layers: { neighbor: 0, path: 0, tcp: 0 },
+      roles: { placeholder: 0, linker: 0, 'new-offload': 0 },
+      score: 0,
+    };
+    const stack: [bigint, number][] = [[address, 0]];
+    while (stack.length) {
+      const [a, layer] = stack.pop()!;
+      const c = cands.get(a);
+      if (!c || visited.has(a)) {
+        if (a !== 0n) result.score -= 2; // a link to something that is not a plausible block
+        continue;
+      }
+      visited.add(a);
+      result.blocks++;
+      result.layers[LAYERS[layer]!]++;
+      result.roles[c.role]++;
+      result.score += 1 + (c.stateOk ? 2 : 0) + (c.typeLayer === LAYERS[layer] ? 1 : 0) + (c.typeOk ? 0 : -1);
+      if (c.next !== 0n) stack.push([c.next, layer]);
+      if (c.dep !== 0n && layer < LAYERS.length - 1) stack.push([c.dep, layer + 1]);
+      else if (c.dep !== 0n) result.score -= 2;
+    }
+    out.push(result);
+  }
+  return out.sort((a, b) => b.score - a.score || b.blocks - a.blocks || (a.address < b.address ? -1 : 1));
+}
