@@ -6,6 +6,7 @@ import { LAYOUT_HELP, runLayout } from './commands/layout.js';
 import { DECODE_HELP, VALIDATE_HELP, runDecode, runValidate } from './commands/decode.js';
 import { ENCODE_HELP, runEncode } from './commands/encode.js';
 import { COMPLETE_HELP, runComplete } from './commands/complete.js';
+import { EXPORT_HELP, runExport } from './commands/export.js';
 import { HEXDUMP_HELP, runHexdump } from './commands/hexdump.js';
 import { DIFF_HELP, runDiff } from './commands/diff.js';
 
@@ -23,6 +24,7 @@ export const COMMANDS: Record<string, Command> = {
   hexdump: { summary: 'annotated hex view: every byte labelled with its structure and member', help: HEXDUMP_HELP, run: runHexdump },
   diff: { summary: 'which fields of which blocks differ between two captures', help: DIFF_HELP, run: runDiff },
   layout: { summary: 'print the C layout of the offload structures', help: LAYOUT_HELP, run: runLayout },
+  export: { summary: 'write a Kaitai Struct spec, an ImHex pattern or a Volatility 3 symbol table', help: EXPORT_HELP, run: runExport },
 };
 
 function version(): string {
