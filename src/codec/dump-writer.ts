@@ -2,7 +2,7 @@
  * Writes synthetic address spaces (dump-builder.ts) as crash dumps (full, bitmap) or raw physical
  * images: for tests, fixtures, and users who want a dump of known content.
  */
-import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { nodeFs } from './node-fs.js';
 import { UsageError } from '../errors.js';
 import type { AddressSpace } from './dump-builder.js';
 import { BMP, HDR, dateToFiletime } from './dump.js';
@@ -51,6 +51,7 @@ export class SerialisedImage {
 
   /** Writes only the chunks: the holes stay sparse on file systems that support it. */
   toFile(path: string): void {
+    const { closeSync, ftruncateSync, openSync, writeSync } = nodeFs();
     const fd = openSync(path, 'w');
     try {
       ftruncateSync(fd, this.size);

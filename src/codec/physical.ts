@@ -4,7 +4,7 @@
  * few hundred KiB of memory however it is read. Raw physical images live here; crash dumps
  * (dump.ts) are the same thing with a different PFN -> file offset map.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { nodeFs } from './node-fs.js';
 import { UsageError } from '../errors.js';
 
 export const PAGE_SIZE = 4096;
@@ -31,10 +31,11 @@ export class FileSource implements ByteSource {
   reads = 0;
   bytesRead = 0;
   private fd: number | undefined;
+  private readonly fs = nodeFs();
 
   constructor(readonly name: string) {
-    this.fd = openSync(name, 'r');
-    this.size = fstatSync(this.fd).size;
+    this.fd = this.fs.openSync(name, 'r');
+    this.size = this.fs.fstatSync(this.fd).size;
   }
 
   read(into: Uint8Array, position: number): number {
@@ -42,7 +43,7 @@ export class FileSource implements ByteSource {
     let done = 0;
     // readSync may return short counts for large requests; loop until full or EOF.
     while (done < into.length && position + done < this.size) {
-      const n = readSync(this.fd, into, done, into.length - done, position + done);
+      const n = this.fs.readSync(this.fd, into, done, into.length - done, position + done);
       this.reads++;
       if (n <= 0) break;
       done += n;
@@ -52,7 +53,7 @@ export class FileSource implements ByteSource {
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.fd !== undefined) this.fs.closeSync(this.fd);
     this.fd = undefined;
   }
 }
