@@ -1,10 +1,12 @@
 /**
  * Builds every fixtures/NAME.bin from the description beside it, fixtures/NAME.json: a tree
  * document (encoded compactly at its base), plus for broken images `patches` applied afterwards
- * and `expectDiagnostics` that decoding must produce. `npm run fixtures`; a test regenerates them
- * all and requires identical bytes.
+ * and `expectDiagnostics` that decoding must produce; and fixtures/sample-x64.dmp, a small bitmap
+ * crash dump holding the sample tree (buildSampleDump). `npm run fixtures`; a test regenerates
+ * them all and requires identical bytes.
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { buildAddressSpace, writeBitmapDump } from '../src/codec/dump-writer.js';
 import { SegmentImage } from '../src/codec/image.js';
 import { writeStruct } from '../src/codec/struct-io.js';
 import { abiByName } from '../src/layout/abi.js';
@@ -90,10 +92,34 @@ export function buildFixture(d: FixtureDescription): { bytes: Uint8Array; base: 
   return { bytes, base: enc.base };
 }
 
+/**
+ * fixtures/sample-x64.dmp: the sample tree in a 64-bit bitmap crash dump, its root 0xf80 bytes
+ * into a page so that the first neighbor block straddles two pages whose frames lie far apart;
+ * the second page is mapped by a transition PTE. Deterministic: fixed seed, time and header.
+ */
+export const SAMPLE_DUMP = { file: 'fixtures/sample-x64.dmp', fixture: 'sample-x64', root: 0xffffc70a12340f80n } as const;
+
+export function buildSampleDump(): Uint8Array {
+  const d = readDescription(SAMPLE_DUMP.fixture);
+  const { bytes } = buildFixture({ ...d, base: `0x${SAMPLE_DUMP.root.toString(16)}` });
+  const page = SAMPLE_DUMP.root & ~0xfffn;
+  const space = buildAddressSpace([{ address: SAMPLE_DUMP.root, bytes }], { scatter: 2024, transition: [page + 0x1000n], dtbFlags: 0x2 });
+  return writeBitmapDump(space, {
+    minorVersion: 19041,
+    processors: 4,
+    bugCheckCode: 0xe2,
+    systemTime: new Date('2024-01-02T03:04:05.678Z'),
+    comment: 'ndis-offload sample: fixtures/sample-x64.json at 0xffffc70a12340f80',
+  }).toBytes();
+}
+
 if (process.argv[1]?.endsWith('fixtures.ts')) {
   for (const name of fixtureNames()) {
     const { bytes } = buildFixture(readDescription(name));
     writeFileSync(`fixtures/${name}.bin`, bytes);
     console.log(`fixtures/${name}.bin: ${bytes.length} bytes`);
   }
+  const dump = buildSampleDump();
+  writeFileSync(SAMPLE_DUMP.file, dump);
+  console.log(`${SAMPLE_DUMP.file}: ${dump.length} bytes`);
 }

@@ -19,6 +19,8 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   readonly stdoutIsTty: boolean;
+  /** stderr is a terminal: progress bars are drawn there (scan of large sources). Absent: false. */
+  readonly errIsTty?: boolean;
   readonly env: NodeJS.ProcessEnv;
 }
 

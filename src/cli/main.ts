@@ -9,6 +9,8 @@ import { COMPLETE_HELP, runComplete } from './commands/complete.js';
 import { EXPORT_HELP, runExport } from './commands/export.js';
 import { HEXDUMP_HELP, runHexdump } from './commands/hexdump.js';
 import { DIFF_HELP, runDiff } from './commands/diff.js';
+import { INFO_HELP, runInfo } from './commands/info.js';
+import { SCAN_HELP, runScan } from './commands/scan.js';
 
 interface Command {
   readonly summary: string;
@@ -23,6 +25,8 @@ export const COMMANDS: Record<string, Command> = {
   complete: { summary: 'write the Status of every block to complete an operation', help: COMPLETE_HELP, run: runComplete },
   hexdump: { summary: 'annotated hex view: every byte labelled with its structure and member', help: HEXDUMP_HELP, run: runHexdump },
   diff: { summary: 'which fields of which blocks differ between two captures', help: DIFF_HELP, run: runDiff },
+  scan: { summary: 'find the roots of offload state trees in a crash dump or any capture', help: SCAN_HELP, run: runScan },
+  info: { summary: 'what a Windows kernel crash dump says about itself', help: INFO_HELP, run: runInfo },
   layout: { summary: 'print the C layout of the offload structures', help: LAYOUT_HELP, run: runLayout },
   export: { summary: 'write a Kaitai Struct spec, an ImHex pattern or a Volatility 3 symbol table', help: EXPORT_HELP, run: runExport },
 };
@@ -81,6 +85,7 @@ const processIo: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   stdoutIsTty: Boolean(process.stdout.isTTY),
+  errIsTty: Boolean(process.stderr.isTTY),
   env: process.env,
 };
 

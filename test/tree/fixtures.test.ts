@@ -1,8 +1,8 @@
 // The fixture corpus: every image is exactly what its description builds, and decodes as described.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SegmentImage, decodeTree } from '../../src/index.js';
-import { buildFixture, decodeOptionsOf, fixtureNames, readDescription } from '../../scripts/fixtures.js';
+import { BufferSource, SegmentImage, decodeTree, readDump } from '../../src/index.js';
+import { SAMPLE_DUMP, buildFixture, buildSampleDump, decodeOptionsOf, fixtureNames, readDescription } from '../../scripts/fixtures.js';
 
 describe('fixtures', () => {
   const names = fixtureNames();
@@ -27,4 +27,19 @@ describe('fixtures', () => {
       expect(doc.blocks.length).toBeGreaterThan(0);
     });
   }
+
+  it(`${SAMPLE_DUMP.file}: regenerates byte for byte, stays small, and holds the sample tree`, () => {
+    const committed = new Uint8Array(readFileSync(SAMPLE_DUMP.file));
+    expect(Buffer.from(buildSampleDump()).equals(Buffer.from(committed)), `${SAMPLE_DUMP.file} is stale: run npm run fixtures`).toBe(true);
+    expect(committed.length).toBeLessThan(200 * 1024);
+    const d = readDescription(SAMPLE_DUMP.fixture);
+    const plain = buildFixture({ ...d, base: `0x${SAMPLE_DUMP.root.toString(16)}` });
+    const want = decodeTree(SegmentImage.region(plain.bytes, SAMPLE_DUMP.root), SAMPLE_DUMP.root, decodeOptionsOf(d));
+    const dump = readDump(new BufferSource(committed));
+    const got = decodeTree(dump.image(), SAMPLE_DUMP.root, decodeOptionsOf(d));
+    const strip = (doc: typeof got): unknown => JSON.parse(JSON.stringify({ ...doc, base: null }, (k, v: unknown) => (k === 'offset' ? null : v)));
+    expect(strip(got)).toEqual(strip(want));
+    expect(got.diagnostics).toEqual([]);
+    expect(got.blocks[0]!.offset).toBeNull(); // the first block straddles two pages
+  });
 });

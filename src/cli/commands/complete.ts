@@ -6,6 +6,7 @@ import { NDIS_STATUS_VALUES, type NdisStatusName } from '../../layout/constants.
 import { StatusWriter, type StatusValue } from '../../tree/status-writer.js';
 import { DecodeError, UsageError } from '../../errors.js';
 import { EXIT, type Io, parseAddress, writeFileAtomic } from '../io.js';
+import { refuseCapture } from '../source.js';
 import { parseOperation } from './decode.js';
 
 export const COMPLETE_HELP = `Usage: ndis-offload complete IMAGE --base HEX [--root HEX] --operation OP
@@ -17,7 +18,8 @@ Completes an operation the way an offload target must: writes the Status of ever
   linker        (initiate) SUCCESS if all its dependents succeeded, OFFLOAD_PARTIAL_SUCCESS if
                 some failed, FAILURE if all failed; in other operations, like a new offload
 A status the operation does not allow is refused before any byte is written. Only the 4 bytes of
-each Status change. Without -o, IMAGE is rewritten in place, atomically.
+each Status change. Without -o, IMAGE is rewritten in place, atomically. Crash dumps and
+physical images are refused (exit 2): they are read-only here.
 
 Options:
   --operation OP         initiate, query, update, invalidate or terminate (required)
@@ -49,9 +51,13 @@ export function runComplete(argv: string[], io: Io): number {
       status: { type: 'string' },
       fail: { type: 'string', multiple: true },
       out: { type: 'string', short: 'o' },
+      // Accepted only to refuse them clearly.
+      physical: { type: 'string' },
+      dtb: { type: 'string' },
     },
     allowPositionals: true,
   });
+  refuseCapture('complete', positionals[0], values.physical);
   if (positionals.length !== 1) throw new UsageError(`expected one IMAGE file, got ${positionals.length}`);
   if (values.base === undefined) throw new UsageError('--base HEX is required');
   const operation = parseOperation(values.operation);

@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { abiByName } from '../../layout/abi.js';
 import { OPERATIONS, type Operation } from '../../layout/constants.js';
 import type { MemoryImage } from '../../codec/image.js';
 import { decodeTree } from '../../tree/decode.js';
@@ -7,22 +6,25 @@ import type { TreeDocument } from '../../tree/document.js';
 import { UsageError } from '../../errors.js';
 import { formatTreeText, paletteFor } from '../format-tree.js';
 import { EXIT, type Io, parseAddress } from '../io.js';
-import { SOURCE_OPTIONS, openSource } from '../source.js';
+import { SOURCES_HELP, SOURCE_OPTIONS, type Source, abiFor, inFile, openSource, reportWarnings } from '../source.js';
 import { parseNdis } from './layout.js';
 
 export const DECODE_SOURCES = `Sources:
-  IMAGE --base HEX          a file of captured memory whose first byte is at virtual address HEX
-  --segment FILE@HEX ...    several captured regions (instead of IMAGE --base)
+${SOURCES_HELP}
 
 Options:
-  --root HEX                address of the root block (default: --base)
-  --abi x64|x86             ABI of the captured machine (default x64)
+  --root HEX                address of the root block (default: --base; required for crash dumps
+                            and physical images: find it with 'ndis-offload scan')
+  --abi x64|x86             ABI of the captured machine (default x64; dumps and physical images
+                            are x64)
   --ndis 6.0|6.1            NDIS revision of the host (default 6.1)
   --operation OP            initiate, query, update, invalidate or terminate: which state the
                             blocks carry; without it, state presence is inferred from the bytes
   --max-blocks N            stop after N blocks (default 1048576)`;
 
 export const DECODE_HELP = `Usage: ndis-offload decode IMAGE --base HEX [--root HEX] [options] [--json]
+       ndis-offload decode MEMORY.DMP --root HEX [options] [--json]
+       ndis-offload decode --physical IMAGE --dtb HEX --root HEX [options] [--json]
 
 Decodes the offload state tree at --root: every block, its role, its state, named as in the WDK,
 with every problem reported beside the member concerned.
@@ -32,9 +34,12 @@ ${DECODE_SOURCES}
 
 Examples:
   ndis-offload decode fixtures/sample-x64.bin --base 0xffffc70a12340000
-  ndis-offload decode dump.bin --base ffffc70a\`12340000 --root ffffc70a\`12340a00 --operation initiate --json`;
+  ndis-offload decode fixtures/sample-x64.dmp --root 0xffffc70a12340f80 --operation initiate
+  ndis-offload decode capture.bin --base ffffc70a\`12340000 --root ffffc70a\`12340a00 --operation initiate --json`;
 
 export const VALIDATE_HELP = `Usage: ndis-offload validate IMAGE --base HEX [--root HEX] [options] [--json]
+       ndis-offload validate MEMORY.DMP --root HEX [options] [--json]
+       ndis-offload validate --physical IMAGE --dtb HEX --root HEX [options] [--json]
 
 Checks the tree and prints only the diagnostics. Exit 0: no errors or warnings; 1: problems found.
 
@@ -43,6 +48,7 @@ ${DECODE_SOURCES}
 
 Examples:
   ndis-offload validate fixtures/sample-x64.bin --base 0xffffc70a12340000 --operation initiate
+  ndis-offload validate fixtures/sample-x64.dmp --root 0xffffc70a12340f80 --operation initiate
   ndis-offload validate capture.bin --base ffffc70a12340000 --json | jq '.[] | select(.severity == "error")'`;
 
 export const DECODE_OPTIONS = {
@@ -72,33 +78,50 @@ function positiveInt(text: string | undefined, option: string): number | undefin
 export interface Decoded {
   doc: TreeDocument;
   image: MemoryImage;
+  source: Source;
   json: boolean;
 }
 
-export function decodeFromArgs(argv: string[]): Decoded {
+/**
+ * Opens the source the arguments name, decodes the tree, hands both to `use`, and closes the
+ * source whatever happens. The source's warnings (a truncated dump) go to stderr.
+ */
+export function withDecoded<T>(argv: string[], io: Io, use: (d: Decoded) => T): T {
   const { values, positionals } = parseArgs({ args: argv, options: DECODE_OPTIONS, allowPositionals: true });
-  const source = openSource(values, positionals);
-  const root = values.root === undefined ? source.base : parseAddress(values.root, '--root');
-  const abi = abiByName(values.abi ?? 'x64');
-  const doc = decodeTree(source.image, root, {
-    abi,
+  const options = {
     ndis: parseNdis(values.ndis),
     operation: parseOperation(values.operation),
     maxBlocks: positiveInt(values['max-blocks'], '--max-blocks'),
-  });
-  return { doc, image: source.image, json: Boolean(values.json) };
+  };
+  const source = openSource(values, positionals);
+  try {
+    const abi = abiFor(source, values.abi);
+    let root: bigint;
+    if (values.root !== undefined) root = parseAddress(values.root, '--root');
+    else if (source.base !== undefined) root = source.base;
+    else throw new UsageError(`--root HEX is required for ${source.kind === 'dump' ? 'a crash dump' : 'a physical image'} (find roots with 'ndis-offload scan')`);
+    reportWarnings(source, io);
+    const doc = inFile(source.name, () => decodeTree(source.image, root, { abi, ...options }));
+    return use({ doc, image: source.image, source, json: Boolean(values.json) });
+  } finally {
+    source.close();
+  }
 }
 
 export const documentJson = (doc: TreeDocument): string => `${JSON.stringify(doc, null, 2)}\n`;
 
 export function runDecode(argv: string[], io: Io): number {
-  const { doc, json } = decodeFromArgs(argv);
-  io.out(json ? documentJson(doc) : formatTreeText(doc, paletteFor(io.stdoutIsTty, io.env)));
-  return doc.blocks.length === 0 ? EXIT.INPUT : EXIT.OK;
+  return withDecoded(argv, io, ({ doc, json }) => {
+    io.out(json ? documentJson(doc) : formatTreeText(doc, paletteFor(io.stdoutIsTty, io.env)));
+    return doc.blocks.length === 0 ? EXIT.INPUT : EXIT.OK;
+  });
 }
 
 export function runValidate(argv: string[], io: Io): number {
-  const { doc, json } = decodeFromArgs(argv);
+  return withDecoded(argv, io, ({ doc, json }) => validateOutput(doc, json, io));
+}
+
+function validateOutput(doc: TreeDocument, json: boolean, io: Io): number {
   const problems = doc.diagnostics.filter((d) => d.severity !== 'info');
   if (json) io.out(`${JSON.stringify(doc.diagnostics, null, 2)}\n`);
   else {

@@ -4,6 +4,7 @@ import { abiByName } from '../../layout/abi.js';
 import { encodeOntoCopy, encodeTree, type EncodeInput } from '../../tree/encode.js';
 import { DecodeError, UsageError } from '../../errors.js';
 import { EXIT, type Io, parseAddress, writeFileAtomic } from '../io.js';
+import { refuseCapture } from '../source.js';
 import { parseNdis } from './layout.js';
 
 export const ENCODE_HELP = `Usage: ndis-offload encode TREE.json -o OUT [--base HEX] [--onto CAPTURE]
@@ -14,6 +15,7 @@ Without --onto, lays the tree out compactly from the root at offset 0 of OUT: ea
 followed by its state, then its context cell and IP address bytes. The same document always
 gives the same bytes. With --onto, writes every structure at its "address" onto a copy of
 CAPTURE (whose first byte is at --base) and changes no other byte. OUT is written atomically.
+CAPTURE is a region file: crash dumps and physical images are refused (exit 2).
 
 Options:
   -o, --out OUT          the file to write (required)
@@ -37,9 +39,13 @@ export function runEncode(argv: string[], io: Io): number {
       onto: { type: 'string' },
       abi: { type: 'string' },
       ndis: { type: 'string' },
+      // Accepted only to refuse them clearly.
+      physical: { type: 'string' },
+      dtb: { type: 'string' },
     },
     allowPositionals: true,
   });
+  refuseCapture('encode --onto', values.onto, values.physical);
   if (positionals.length !== 1) throw new UsageError(`expected one TREE.json, got ${positionals.length}`);
   if (!values.out) throw new UsageError('-o OUT is required');
   const text = readFileSync(positionals[0]!, 'utf8');

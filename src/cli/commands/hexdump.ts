@@ -3,24 +3,31 @@ import { Location } from '../../codec/image.js';
 import { annotateTree } from '../../tree/annotate.js';
 import { paletteFor } from '../format-tree.js';
 import { EXIT, type Io } from '../io.js';
-import { decodeFromArgs, DECODE_SOURCES } from './decode.js';
+import { DECODE_SOURCES, type Decoded, withDecoded } from './decode.js';
 
 export const HEXDUMP_HELP = `Usage: ndis-offload hexdump IMAGE --base HEX [--root HEX] [options]
+       ndis-offload hexdump MEMORY.DMP --root HEX [options]
+       ndis-offload hexdump --physical IMAGE --dtb HEX --root HEX [options]
 
 An annotated hex view of the tree: every byte range labelled with the block, the structure and
 the member it belongs to; padding marked as padding; bytes between the tree's structures
-collapsed into one line.
+collapsed into one line. The second column is the offset of the range in IMAGE, or in the dump
+or physical image file when the range lies in one page (blank where it straddles two).
 
 ${DECODE_SOURCES}
 
 Examples:
   ndis-offload hexdump fixtures/sample-x64.bin --base 0xffffc70a12340000 --operation initiate
-  ndis-offload hexdump fixtures/broken-cycle.bin --base 0xffffc70a40000000`;
+  ndis-offload hexdump fixtures/broken-cycle.bin --base 0xffffc70a40000000
+  ndis-offload hexdump fixtures/sample-x64.dmp --root 0xffffc70a12340f80 --operation initiate`;
 
 const hex2 = (b: number): string => b.toString(16).padStart(2, '0');
 
 export function runHexdump(argv: string[], io: Io): number {
-  const { doc, image } = decodeFromArgs(argv);
+  return withDecoded(argv, io, (d) => hexdump(d, io));
+}
+
+function hexdump({ doc, image }: Decoded, io: Io): number {
   const abi = abiByName(doc.abi);
   const p = paletteFor(io.stdoutIsTty, io.env);
   const loc = new Location();
