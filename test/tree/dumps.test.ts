@@ -140,7 +140,7 @@ describe('pages missing from the capture', () => {
           expect(hits.length, `${what} page 0x${page.toString(16)}`).toBeGreaterThan(0);
           for (const d of hits) {
             expect(d.path).toMatch(/^blocks\[\d+\]/);
-            expect(d.member).toBeTruthy();
+            expect(d.member).toMatch(/^[A-Za-z_*][A-Za-z0-9_.*]*$/); // the C member it was needed for
             expect(['POINTER_OUTSIDE_IMAGE', 'BLOCK_TRUNCATED', 'STATE_TRUNCATED', 'ADDRESS_OUTSIDE_IMAGE']).toContain(d.code);
             expect(d.message).toMatch(why[what]);
           }
