@@ -73,13 +73,22 @@ function rangeOf(t: TypeRef, bitsWidth: number | undefined, ptrSize: number): { 
   throw new Error(`no range for ${t.kind}`);
 }
 
+/** A value as an error message shows it (JSON.stringify throws on a BigInt inside an object). */
+function shown(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
 /** Accepts a number, a bigint or a "0x…" / decimal string; returns a bigint in range or throws. */
 export function toInteger(v: unknown, t: TypeRef, bitsWidth: number | undefined, ptrSize: number, path: string): bigint {
   let n: bigint;
   if (typeof v === 'bigint') n = v;
   else if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v);
   else if (typeof v === 'string' && /^(0x[0-9a-f]+|-?[0-9]+)$/i.test(v.trim())) n = BigInt(v.trim());
-  else throw new EncodeError(path, `expected an integer, got ${JSON.stringify(v) ?? String(v)}`);
+  else throw new EncodeError(path, `expected an integer, got ${shown(v)}`);
   const { min, max } = rangeOf(t, bitsWidth, ptrSize);
   // NDIS_STATUS is signed in memory but written as an unsigned hex word by everyone: take both.
   if (t.kind === 'scalar' && SCALARS[t.name].signed && bitsWidth === undefined && n > max && n <= 0xffffffffn) {
@@ -107,7 +116,7 @@ export function toBytes(v: unknown, count: number, path: string): Uint8Array {
   else if (typeof v === 'string' && /^([0-9a-f]{2}[\s:-]?)*$/i.test(v.trim())) {
     const hex = v.replace(/[\s:-]/g, '');
     bytes = Uint8Array.from({ length: hex.length / 2 }, (_, i) => Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16));
-  } else throw new EncodeError(path, `expected bytes (a hex string), got ${JSON.stringify(v) ?? String(v)}`);
+  } else throw new EncodeError(path, `expected bytes (a hex string), got ${shown(v)}`);
   if (bytes.length > count) throw new EncodeError(path, `${bytes.length} bytes do not fit UCHAR[${count}]`);
   return bytes;
 }

@@ -4,7 +4,7 @@
  * stack; bounded by limits that the caller can raise; never stops at the first problem.
  */
 import { Location, type MemoryImage } from '../codec/image.js';
-import { readStruct, type PlainStruct, type PlainValue } from '../codec/struct-io.js';
+import type { PlainValue } from '../codec/struct-io.js';
 import { X64, type Abi } from '../layout/abi.js';
 import {
   LAYERS,
@@ -16,7 +16,8 @@ import {
   stateType,
   statusHex,
 } from '../layout/constants.js';
-import type { NdisRevision } from '../layout/descriptor.js';
+import { SCALARS, type NdisRevision, type TypeRef } from '../layout/descriptor.js';
+import type { PlacedField, StructLayout } from '../layout/msvc.js';
 import { layoutOf } from '../layout/registry.js';
 import { type BlockJson, type Diagnostic, FORMAT, type Role, type Severity, type TreeDocument, hexPtr } from './document.js';
 import { formatIp } from './ip.js';
@@ -61,6 +62,7 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
   const OFF_NEXT = fieldOffset('NextBlock');
   const OFF_DEP = fieldOffset('DependentBlockList');
   const OFF_CTX = fieldOffset('MiniportOffloadContext');
+  const reader = blockReader(blockLayout);
 
   const diagnostics: Diagnostic[] = [];
   let dropped = 0;
@@ -83,10 +85,17 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
     ptr === 8 ? view.getBigUint64(at, true) : BigInt(view.getUint32(at, true));
 
   const blocks: BlockJson[] = [];
-  /** Visited addresses -> index in `paths`/`parents`. */
+  /** Visited addresses -> index in `paths`. */
   const visited = new Map<bigint, number>();
   const paths: string[] = [];
-  const parents: number[] = [];
+  /**
+   * The route from the root to the last block visited (indices), and a flag per visited block
+   * saying whether it is on that route. A pending link was pushed by a block on the route (the
+   * stack is depth first), so unwinding to that block and reading its flag tells a cycle (the
+   * target is on the route) from a shared block in O(1) amortized, however long the route.
+   */
+  const route: number[] = [];
+  const onRoute: number[] = [];
   const stack: Pending[] = [];
 
   const doc: TreeDocument = {
@@ -112,12 +121,10 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
     const path = `${p.listPath}[${p.list.length}]`;
     const layerName = LAYERS[p.layer]!;
 
+    while (route.length > 0 && route[route.length - 1] !== p.from) onRoute[route.pop()!] = 0;
     const seen = visited.get(p.address);
     if (seen !== undefined) {
-      // Only classify what will be kept: the ancestor walk is bounded but not free.
-      const cycle = diagnostics.length < maxDiagnostics ? isAncestor(seen, p.from, parents) : undefined;
-      const [code, what] =
-        cycle === true ? ['CYCLE', ': a cycle'] : cycle === false ? ['BLOCK_SHARED', ', reached twice'] : ['BLOCK_REVISITED', ', reached twice'];
+      const [code, what] = onRoute[seen] === 1 ? ['CYCLE', ': a cycle'] : ['BLOCK_SHARED', ', reached twice'];
       report('error', code, path, p.address, `${p.member} leads back to the block at ${paths[seen]}${what}; not followed again`, {
         member: p.member,
       });
@@ -145,15 +152,16 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
     const index = paths.length;
     visited.set(p.address, index);
     paths.push(path);
-    parents.push(p.from);
+    route.push(index);
+    onRoute.push(1);
     count++;
 
     const view = loc.view;
     const at = loc.offset;
     const blockOffset = loc.imageOffset >= 0 ? loc.imageOffset : null;
-    const raw = readStruct(blockLayout, view, at);
-    const header = raw.Header as PlainStruct;
-    const typeValue = header.Type as number;
+    const typeValue = view.getUint8(at + reader.headerType);
+    const headerSize = view.getUint16(at + reader.headerSize, true);
+    const status = view.getInt32(at + reader.status, true);
     const type = stateType(typeValue);
     const next = readPtr(view, at + OFF_NEXT);
     const dep = readPtr(view, at + OFF_DEP);
@@ -184,31 +192,24 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
       report('info', 'CONTEXT_OUTSIDE_IMAGE', path, context, `*MiniportOffloadContext is not in the image; role '${role}' inferred from the bytes after the block`, { member: 'MiniportOffloadContext' });
     }
 
-    const status = raw.Status as number;
-    const block: BlockJson = {
-      address: hex(p.address),
-      offset: blockOffset,
-      layer: layerName as Layer,
+    // Every member of the block structure, in the order of the document (see blockReader).
+    const block = reader.block(
+      view,
+      at,
+      hex(p.address),
+      blockOffset,
+      layerName,
       role,
-      type: type ? type.name : `unknown (${typeValue})`,
-      Header: header as BlockJson['Header'],
-      NextBlock: hex(next),
-      DependentBlockList: hex(dep),
-      Status: { value: status, hex: statusHex(status), name: describeStatus(status) },
-      dependents: [],
-    };
-    for (const f of blockLayout.fields) {
-      if (f.name in block) continue;
-      block[f.name] = toJson(raw[f.name]!, ptr);
-      if (f.name === 'MiniportOffloadContext' && cls.cell !== undefined) block['*MiniportOffloadContext'] = hex(cls.cell);
-    }
-    const dependents = block.dependents;
-    delete (block as Partial<BlockJson>).dependents; // keep `state` and `dependents` last
+      type ? type.name : `unknown (${typeValue})`,
+      statusJson(status),
+      cls.cell === undefined ? undefined : hex(cls.cell),
+    );
+    const dependents: BlockJson[] = [];
     p.list.push(block);
 
     // ---- checks on the block itself ----
-    if (header.Size !== blockLayout.size) {
-      report('warning', 'HEADER_SIZE_MISMATCH', path, p.address, `Header.Size is ${header.Size}, the block is ${blockLayout.size} bytes on ${abi.name}`, { member: 'Header.Size' });
+    if (headerSize !== blockLayout.size) {
+      report('warning', 'HEADER_SIZE_MISMATCH', path, p.address, `Header.Size is ${headerSize}, the block is ${blockLayout.size} bytes on ${abi.name}`, { member: 'Header.Size' });
     }
     if (role !== 'placeholder') {
       if (!type || !type.layer) {
@@ -222,8 +223,8 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
         `Status ${describeStatus(status)} is not one a target may write to complete ${op}`, { member: 'Status' });
     }
 
-    // ---- state ----
-    if (hasState && type && type.layer) {
+    // ---- state ---- (none for a type without parts, e.g. TcpOffloadResourceState: `state: {}` would not encode back)
+    if (hasState && type && type.layer && type.parts.length) {
       const state = decodeState(type, stateAddress, path);
       if (state) block.state = state;
     }
@@ -246,7 +247,7 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
   return doc;
 
   function decodeState(type: NonNullable<ReturnType<typeof stateType>>, address: bigint, path: string): Record<string, Record<string, unknown>> | undefined {
-    const parts = stateParts(type, abi, ndis);
+    const parts = partsOf(type, abi, ndis);
     const state: Record<string, Record<string, unknown>> = {};
     for (const part of parts) {
       const partAddress = address + BigInt(part.offset);
@@ -254,21 +255,20 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
         report('error', 'STATE_TRUNCATED', path, partAddress, `${part.name} (${part.layout.size} bytes) ${image.explain(partAddress, part.layout.size)}`, { member: part.name });
         break;
       }
-      const plain = readStruct(part.layout, loc.view, loc.offset);
-      const json = toJson(plain, ptr) as Record<string, unknown>;
-      const length = (plain.Header as PlainStruct).Length as number;
+      const json = part.read(loc.view, loc.offset);
+      const length = (json.Header as { Length: number }).Length;
       if (length !== part.layout.size) {
         const other = layoutOf(part.name, abi, ndis === '6.1' ? '6.0' : '6.1').size;
         const hint = other === length ? ` (that is the NDIS ${ndis === '6.1' ? '6.0' : '6.1'} size: try --ndis ${ndis === '6.1' ? '6.0' : '6.1'})` : '';
         report('warning', 'STATE_LENGTH_MISMATCH', path, partAddress, `${part.name}.Header.Length is ${length}, the structure is ${part.layout.size} bytes${hint}`, { member: `${part.name}.Header.Length` });
       }
       if (part.name === 'TCP_OFFLOAD_STATE_DELEGATED') {
-        const s = plain.State as number;
+        const s = json.State as number;
         json.State = { value: s, name: TCP_OFFLOAD_CONNECTION_STATE[s] ?? `unknown (${s})` };
       }
       if (part.name === 'PATH_OFFLOAD_STATE_CONST' && type.addressBytes) {
         for (const member of ['SourceAddress', 'DestinationAddress']) {
-          const a = plain[member] as bigint;
+          const a = BigInt(json[member] as string);
           const text = ipAt(a, type.addressBytes, path, `${part.name}.${member}`);
           if (text !== undefined) json[`*${member}`] = text;
         }
@@ -291,16 +291,168 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
   }
 }
 
-/**
- * True when block `target` is `from` or one of the blocks `from` was reached through; undefined
- * when the walk is too long to tell (bounded, so hostile images cannot make decoding quadratic).
- */
-function isAncestor(target: number, from: number, parents: number[]): boolean | undefined {
-  let i = from;
-  for (let steps = 0; i >= 0 && steps < 100_000; i = parents[i]!, steps++) {
-    if (i === target) return true;
+// ---- readers: the document's objects straight from the bytes -------------------------------
+//
+// What toJson(readStruct(layout, view, offset)) gives, built by one function per layout that is
+// compiled from the layout once: an object literal whose members are the reads, in the layout's
+// order (no intermediate object, no BigInt per pointer).
+
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const hex8 = (n: number): string => HEX2[n >>> 24]! + HEX2[(n >>> 16) & 255]! + HEX2[(n >>> 8) & 255]! + HEX2[n & 255]!;
+const ZERO64 = `0x${'0'.repeat(16)}`;
+const ZERO32 = `0x${'0'.repeat(8)}`;
+/** A pointer as hexPtr writes it: 0x and 16 (x64) or 8 (x86) lowercase hex digits. */
+const hex64At = (dv: DataView, at: number): string => {
+  const lo = dv.getUint32(at, true);
+  const hi = dv.getUint32(at + 4, true);
+  return lo === 0 && hi === 0 ? ZERO64 : `0x${hex8(hi)}${hex8(lo)}`;
+};
+const hex32At = (dv: DataView, at: number): string => {
+  const v = dv.getUint32(at, true);
+  return v === 0 ? ZERO32 : `0x${hex8(v)}`;
+};
+/** UCHAR[n] as toJson writes a Uint8Array: two lowercase hex digits a byte. */
+const bytesAt = (dv: DataView, at: number, n: number): string => {
+  let s = '';
+  for (let i = 0; i < n; i++) s += HEX2[dv.getUint8(at + i)]!;
+  return s;
+};
+
+/** The JavaScript expression reading member `f` (absolute offsets from `b`), as readField + toJson would give it. */
+function valueExpr(f: PlacedField, ptrSize: number): string {
+  if (f.fields) return objectExpr(f.fields, ptrSize);
+  const scalar = (t: TypeRef, at: number): string => {
+    if (t.kind === 'pointer') return `${ptrSize === 8 ? 'h64' : 'h32'}(dv, b + ${at})`;
+    if (t.kind === 'enum') return `dv.getUint32(b + ${at}, true)`;
+    if (t.kind === 'scalar') {
+      const { size, signed } = SCALARS[t.name];
+      if (size === 1) return `dv.getUint8(b + ${at})`;
+      if (size === 2) return `dv.getUint16(b + ${at}, true)`;
+      return signed ? `dv.getInt32(b + ${at}, true)` : `dv.getUint32(b + ${at}, true)`;
+    }
+    throw new Error(`not a scalar: ${t.kind}`);
+  };
+  if (f.bitWidth !== undefined) return `(Math.floor((${scalar(f.type, f.offset)} >>> 0) / ${2 ** f.bitOffset!}) % ${2 ** f.bitWidth})`;
+  if (f.type.kind === 'array') {
+    const { of, count } = f.type;
+    if (of.kind === 'scalar' && of.name === 'UCHAR') return `hb(dv, b + ${f.offset}, ${count})`;
+    const stride = f.size / count;
+    return `[${Array.from({ length: count }, (_, i) => scalar(of, f.offset + i * stride)).join(', ')}]`;
   }
-  return i < 0 ? false : undefined;
+  return scalar(f.type, f.offset);
+}
+
+const objectExpr = (fields: readonly PlacedField[], ptrSize: number): string =>
+  `{ ${fields.map((f) => `${JSON.stringify(f.name)}: ${valueExpr(f, ptrSize)}`).join(', ')} }`;
+
+/** Compiles `function (dv, b, ...extra) { return <expression>; }` with the readers in scope. */
+function compileReader<F>(params: string[], expression: string): F {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('h64', 'h32', 'hb', `return function (${['dv', 'b', ...params].join(', ')}) { return ${expression}; };`)(hex64At, hex32At, bytesAt) as F;
+}
+
+type ObjectReader = (dv: DataView, b: number) => Record<string, unknown>;
+const structReaders = new WeakMap<StructLayout, ObjectReader>();
+
+/** toJson(readStruct(layout, dv, b)) for one layout, compiled. */
+function structReader(layout: StructLayout): ObjectReader {
+  let r = structReaders.get(layout);
+  if (!r) structReaders.set(layout, (r = compileReader<ObjectReader>([], objectExpr(layout.fields, layout.abi.pointerSize))));
+  return r;
+}
+
+type BlockBuilder = (
+  dv: DataView,
+  b: number,
+  address: string,
+  offset: number | null,
+  layer: string,
+  role: Role,
+  type: string,
+  status: BlockJson['Status'],
+  cell: string | undefined,
+) => BlockJson;
+
+interface BlockReader {
+  block: BlockBuilder;
+  headerType: number;
+  headerSize: number;
+  status: number;
+}
+const blockReaders = new WeakMap<StructLayout, BlockReader>();
+
+/**
+ * The block object of the document: address, offset, layer, role, type, Header, NextBlock,
+ * DependentBlockList, Status, then every other member in layout order, `*MiniportOffloadContext`
+ * right after MiniportOffloadContext when the cell was read (`state` and `dependents` follow).
+ */
+function blockReader(layout: StructLayout): BlockReader {
+  let r = blockReaders.get(layout);
+  if (!r) {
+    const ptrSize = layout.abi.pointerSize;
+    const byName = new Map(layout.fields.map((f) => [f.name, f]));
+    const first = ['Header', 'NextBlock', 'DependentBlockList'];
+    const literal = (withCell: boolean): string => {
+      const members = [
+        'address: address',
+        'offset: offset',
+        'layer: layer',
+        'role: role',
+        'type: type',
+        ...first.map((n) => `${JSON.stringify(n)}: ${valueExpr(byName.get(n)!, ptrSize)}`),
+        '"Status": status',
+      ];
+      for (const f of layout.fields) {
+        if (first.includes(f.name) || f.name === 'Status') continue;
+        members.push(`${JSON.stringify(f.name)}: ${valueExpr(f, ptrSize)}`);
+        if (f.name === 'MiniportOffloadContext' && withCell) members.push('"*MiniportOffloadContext": cell');
+      }
+      return `{ ${members.join(', ')} }`;
+    };
+    const params = ['address', 'offset', 'layer', 'role', 'type', 'status', 'cell'];
+    const withCell = compileReader<BlockBuilder>(params, literal(true));
+    const without = compileReader<BlockBuilder>(params, literal(false));
+    const header = byName.get('Header')!;
+    r = {
+      block: (dv, b, address, offset, layer, role, type, status, cell) =>
+        (cell === undefined ? without : withCell)(dv, b, address, offset, layer, role, type, status, cell),
+      headerType: header.fields!.find((f) => f.name === 'Type')!.offset,
+      headerSize: header.fields!.find((f) => f.name === 'Size')!.offset,
+      status: byName.get('Status')!.offset,
+    };
+    blockReaders.set(layout, r);
+  }
+  return r;
+}
+
+/** The Status object of a block (the strings are made once per distinct status word). */
+const statusStrings = new Map<number, { hex: string; name: string }>();
+function statusJson(value: number): BlockJson['Status'] {
+  let s = statusStrings.get(value);
+  if (!s) {
+    s = { hex: statusHex(value), name: describeStatus(value) };
+    if (statusStrings.size < 4096) statusStrings.set(value, s);
+  }
+  return { value, hex: s.hex, name: s.name };
+}
+
+interface PartReader {
+  name: string;
+  layout: StructLayout;
+  offset: number;
+  read: ObjectReader;
+}
+const partCache = new Map<string, PartReader[]>();
+
+/** stateParts(type, abi, ndis) with each part's compiled reader (computed once). */
+function partsOf(type: NonNullable<ReturnType<typeof stateType>>, abi: Abi, ndis: NdisRevision): PartReader[] {
+  const key = `${type.value}/${abi.name}/${ndis}`;
+  let parts = partCache.get(key);
+  if (!parts) {
+    parts = stateParts(type, abi, ndis).map((p) => ({ name: p.name, layout: p.layout, offset: p.offset, read: structReader(p.layout) }));
+    partCache.set(key, parts);
+  }
+  return parts;
 }
 
 /** Plain values to JSON: pointers and 64-bit values as 0x hex, byte arrays as hex strings. */
