@@ -14,8 +14,8 @@ import {
   stateType,
   stateTypeNamed,
 } from '../layout/constants.js';
-import type { NdisRevision } from '../layout/descriptor.js';
-import type { StructLayout } from '../layout/msvc.js';
+import { SCALARS, type NdisRevision } from '../layout/descriptor.js';
+import type { PlacedField, StructLayout } from '../layout/msvc.js';
 import { layoutOf } from '../layout/registry.js';
 import { FORMAT, ROLES, type Role } from './document.js';
 import { parseIp } from './ip.js';
@@ -139,9 +139,10 @@ function blockMembers(block: BlockInput, ctx: Context, path: string, type: State
 
 function partMembers(json: Record<string, unknown>, part: StructLayout, linked: boolean): Record<string, unknown> {
   const members: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(json)) {
-    if (k.startsWith('*')) continue;
+  for (const k of Object.keys(json)) {
+    if (k.charCodeAt(0) === 42) continue; // '*': what a pointer points to, not a member
     if (linked && (k === 'SourceAddress' || k === 'DestinationAddress')) continue;
+    const v = json[k];
     members[k] = k === 'State' && part.name === 'TCP_OFFLOAD_STATE_DELEGATED' ? connectionState(v) : v;
   }
   const header = { ...((json.Header as Record<string, unknown> | undefined) ?? {}) };
@@ -157,12 +158,16 @@ function connectionState(v: unknown): unknown {
   return i >= 0 ? i : o ? o.value : v;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 function checkParts(block: BlockInput, type: StateType | undefined, path: string, ctx: Context): ReturnType<typeof stateParts> {
   if (!block.state) return [];
   if (!type || !type.parts.length) throw new EncodeError(`${path}.state`, `a block of type '${block.type ?? '?'}' carries no state`);
+  if (!isObject(block.state)) throw new EncodeError(`${path}.state`, 'expected an object of state parts');
   const parts = stateParts(type, ctx.abi, ctx.ndis);
-  for (const k of Object.keys(block.state)) {
+  for (const [k, v] of Object.entries(block.state)) {
     if (!parts.some((p) => p.name === k)) throw new EncodeError(`${path}.state.${k}`, `not a part of ${type.name} (parts: ${parts.map((p) => p.name).join(', ')})`);
+    if (v !== undefined && !isObject(v)) throw new EncodeError(`${path}.state.${k}`, 'expected an object');
   }
   return parts.filter((p) => block.state![p.name] !== undefined);
 }
@@ -172,68 +177,571 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
   const ctx = contextOf(doc, options);
   const { abi, block: blockLayout } = ctx;
   const ptr = abi.pointerSize;
-  const base = options.base ?? (typeof doc.base === 'string' ? BigInt(doc.base) : DEFAULT_BASE[abi.name]);
+  const base =
+    options.base ?? (typeof doc.base === 'string' ? toInteger(doc.base, { kind: 'pointer', to: 'VOID' }, undefined, ptr, '$.base') : DEFAULT_BASE[abi.name]);
   const align = (n: number, a: number): number => Math.ceil(n / a) * a;
+  const types = typeInfo(ctx);
 
   // Pass 1: measure. Each block, then its state, its context cell, its address bytes.
-  const order = [...preorder(doc.blocks)];
-  const offsets = new Map<BlockInput, number>();
+  const order = preorderList(doc.blocks);
+  const pathOf = (i: number): string => order.path(i);
+  const n = order.blocks.length;
+  const blockType: (TypeInfo | undefined)[] = new Array(n);
+  const blockRole = new Uint8Array(n);
+  // Where each block goes. A block object met twice goes where it was met last (a Map by object,
+  // as encodeOnto's addresses would have it); distinct objects, the common case, by index.
+  const offsetAt = new Float64Array(n);
+  const offsets = order.shared ? new Map<BlockInput, number>() : undefined;
   let cursor = 0;
-  for (const { block, path } of order) {
-    const type = typeOf(block, path);
-    const role = roleOf(block, path);
+  for (let i = 0; i < n; i++) {
+    const block = order.blocks[i]!;
+    const type = fastTypeOf(block, types, ctx, i, pathOf);
+    const role = fastRoleOf(block, i, pathOf);
+    blockType[i] = type;
+    blockRole[i] = role;
     cursor = align(cursor, blockLayout.align);
-    offsets.set(block, cursor);
+    offsetAt[i] = cursor;
+    offsets?.set(block, cursor);
     cursor += blockLayout.size;
-    if (block.state && type) cursor += stateSize(type, abi, ctx.ndis);
-    if (role !== 'placeholder') cursor = align(cursor, ptr) + ptr;
-    if (type?.addressBytes && block.state?.PATH_OFFLOAD_STATE_CONST) cursor += 2 * type.addressBytes;
+    if (block.state && type) cursor += type.stateSize;
+    if (role !== PLACEHOLDER) cursor = align(cursor, ptr) + ptr;
+    if (type?.type.addressBytes && block.state?.PATH_OFFLOAD_STATE_CONST) cursor += 2 * type.type.addressBytes;
   }
   const bytes = new Uint8Array(align(Math.max(cursor, 1), blockLayout.align));
   const dv = new DataView(bytes.buffer);
-  const addr = (offset: number): bigint => base + BigInt(offset);
-  const writePtr = (at: number, v: bigint): void => {
-    if (ptr === 8) dv.setBigUint64(at, v, true);
-    else dv.setUint32(at, Number(BigInt.asUintN(32, v)), true);
+  if (base < 0n || base + BigInt(bytes.length) > 1n << BigInt(ptr * 8)) throw new EncodeError('$.base', `the image does not fit a ${ptr * 8}-bit address space`);
+  // Addresses as unsigned 32-bit halves: base + offset with a carry, no BigInt per pointer.
+  const baseLo = Number(base & 0xffffffffn);
+  const baseHi = Number(base >> 32n);
+  const writeAddr = (at: number, offset: number): void => {
+    const lo = baseLo + offset;
+    dv.setUint32(at, lo % TWO32, true);
+    if (ptr === 8) dv.setUint32(at + 4, baseHi + Math.floor(lo / TWO32), true);
   };
-  if (ptr === 4 && addr(bytes.length) > 0x100000000n) throw new EncodeError('$.base', 'the image does not fit a 32-bit address space');
+  const writeNull = (at: number): void => {
+    dv.setUint32(at, 0, true);
+    if (ptr === 8) dv.setUint32(at + 4, 0, true);
+  };
+  const blockFields = compiledBlock(ctx);
+  const { next: NEXT, dependent: DEP, context: CTX } = blockFields;
+
+  if (offsets) for (let i = 0; i < n; i++) offsetAt[i] = offsets.get(order.blocks[i]!)!;
 
   // Pass 2: write the bodies, then the dependents they point to.
-  for (const { block, path, next, firstDependent } of order) {
-    const type = typeOf(block, path);
-    const role = roleOf(block, path);
-    const at = offsets.get(block)!;
-    writeStruct(blockLayout, dv, at, blockMembers(block, ctx, path, type, true), path);
-    writePtr(at + fieldOffset(blockLayout, 'NextBlock'), next ? addr(offsets.get(next)!) : 0n);
-    writePtr(at + fieldOffset(blockLayout, 'DependentBlockList'), firstDependent ? addr(offsets.get(firstDependent)!) : 0n);
+  for (let i = 0; i < n; i++) {
+    const block = order.blocks[i]!;
+    const next = order.next[i]!;
+    const type = blockType[i];
+    const role = blockRole[i]!;
+    const at = offsetAt[i]!;
+    if (!writeBlockFast(block, type, dv, at, blockFields)) {
+      const path = pathOf(i);
+      writeStruct(blockLayout, dv, at, blockMembers(block, ctx, path, type?.type, true), path);
+    }
+    if (next >= 0) writeAddr(at + NEXT, offsetAt[next]!);
+    else writeNull(at + NEXT);
+    if (order.hasDependents[i]) writeAddr(at + DEP, offsetAt[i + 1]!);
+    else writeNull(at + DEP);
     let tail = at + blockLayout.size;
-    const parts = checkParts(block, type, path, ctx);
-    if (block.state && type) tail += stateSize(type, abi, ctx.ndis);
-    if (role !== 'placeholder') {
+    const parts = fastCheckParts(block, type, ctx, i, pathOf);
+    if (block.state && type) tail += type.stateSize;
+    if (role !== PLACEHOLDER) {
       tail = align(tail, ptr);
-      writePtr(at + fieldOffset(blockLayout, 'MiniportOffloadContext'), addr(tail));
+      writeAddr(at + CTX, tail);
       const cell = block['*MiniportOffloadContext'];
-      const value = role === 'new-offload' ? 0n : cell === undefined ? addr(at) : toInteger(cell, { kind: 'pointer', to: 'VOID' }, undefined, ptr, `${path}.*MiniportOffloadContext`);
-      if (role === 'linker' && value === 0n) throw new EncodeError(`${path}.*MiniportOffloadContext`, 'a linker points to a non-NULL context');
-      writePtr(tail, value);
+      if (role === NEW) writeNull(tail);
+      else if (cell === undefined) writeAddr(tail, at);
+      else if (!writeHexPointer(dv, tail, cell, ptr)) {
+        const path = `${pathOf(i)}.*MiniportOffloadContext`;
+        const value = toInteger(cell, { kind: 'pointer', to: 'VOID' }, undefined, ptr, path);
+        if (value === 0n) throw new EncodeError(path, 'a linker points to a non-NULL context');
+        if (ptr === 8) dv.setBigUint64(tail, value, true);
+        else dv.setUint32(tail, Number(value), true);
+      }
       tail += ptr;
     }
     for (const part of parts) {
       const partAt = at + blockLayout.size + part.offset;
       const json = block.state![part.name]!;
-      writeStruct(part.layout, dv, partAt, partMembers(json, part.layout, true), `${path}.state.${part.name}`);
-      if (part.name === 'PATH_OFFLOAD_STATE_CONST' && type?.addressBytes) {
-        for (const member of ['SourceAddress', 'DestinationAddress']) {
+      if (!runCompiled(part.compiled, dv, partAt, json, part)) {
+        writeStruct(part.layout, dv, partAt, partMembers(json, part.layout, true), `${pathOf(i)}.state.${part.name}`);
+      }
+      if (part.name === 'PATH_OFFLOAD_STATE_CONST' && type?.type.addressBytes) {
+        const size = type.type.addressBytes;
+        for (const member of ['SourceAddress', 'DestinationAddress'] as const) {
           const text = json[`*${member}`];
-          const ip = typeof text === 'string' ? parseIp(text, type.addressBytes, `${path}.state.${part.name}.*${member}`) : new Uint8Array(type.addressBytes);
-          bytes.set(ip, tail);
-          writePtr(partAt + fieldOffset(part.layout, member), addr(tail));
-          tail += type.addressBytes;
+          // No text: the bytes stay zero (a fresh image).
+          if (typeof text === 'string' && (size !== 4 || !writeIp4(bytes, tail, text))) bytes.set(parseIp(text, size, `${pathOf(i)}.state.${part.name}.*${member}`), tail);
+          writeAddr(partAt + (member === 'SourceAddress' ? part.source : part.destination), tail);
+          tail += size;
         }
       }
     }
   }
   return { bytes, base, root: base, abi, ndis: ctx.ndis };
+}
+
+// ---- the compact encoder's fast paths ------------------------------------------------------
+//
+// Each one either does exactly what the general code would do for the values it accepts, or
+// accepts nothing and leaves it to the general code (blockMembers/partMembers + writeStruct, the
+// same calls as encodeOnto), which then writes the same bytes or throws the same EncodeError.
+// Paths in the document are built only when an error needs one.
+
+const TWO32 = 4294967296;
+const PLACEHOLDER = 0;
+const LINKER = 1;
+const NEW = 2;
+const ROLE_CODES: ReadonlyMap<unknown, number> = new Map<unknown, number>([
+  ['placeholder', PLACEHOLDER],
+  ['linker', LINKER],
+  ['new-offload', NEW],
+]);
+
+/** The blocks in decode order, where each one's next sibling and first dependent are, and paths on demand. */
+interface Preorder {
+  blocks: BlockInput[];
+  /** Index of the next sibling of block i, -1 for none; the first dependent, when there is one, is i + 1. */
+  next: Int32Array;
+  hasDependents: Uint8Array;
+  /** True when one block object appears more than once (the document is not a tree of distinct objects). */
+  shared: boolean;
+  path(i: number): string;
+}
+
+/** preorder(), as arrays, with the same checks in the same order (so the same first error). */
+function preorderList(top: BlockInput[]): Preorder {
+  const blocks: BlockInput[] = [];
+  let next = new Int32Array(1024);
+  let hasDependents = new Uint8Array(1024);
+  // For paths in errors: the block whose dependents hold block i (-1 at the top), and i's place there.
+  let owner = new Int32Array(1024);
+  let position = new Int32Array(1024);
+  const distinct = new Set<BlockInput>();
+  const path = (i: number): string => {
+    const parts: string[] = [];
+    for (let k = i; k >= 0; k = owner[k]!) parts.push(owner[k]! < 0 ? `blocks[${position[k]}]` : `.dependents[${position[k]}]`);
+    return parts.reverse().join('');
+  };
+  const stack: { list: BlockInput[]; i: number; last: number; layer: number; owner: number }[] = [{ list: top, i: 0, last: -1, layer: 0, owner: -1 }];
+  while (stack.length) {
+    const frame = stack[stack.length - 1]!;
+    if (frame.i >= frame.list.length) {
+      stack.pop();
+      continue;
+    }
+    const i = frame.i++;
+    const block = frame.list[i]!;
+    const index = blocks.length;
+    if (index >= next.length) {
+      const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      next = grow(next, (k) => new Int32Array(k));
+      hasDependents = grow(hasDependents, (k) => new Uint8Array(k));
+      owner = grow(owner, (k) => new Int32Array(k));
+      position = grow(position, (k) => new Int32Array(k));
+    }
+    owner[index] = frame.owner;
+    position[index] = i;
+    if (typeof block !== 'object' || block === null) throw new EncodeError(path(index), 'expected a block object');
+    const deps = block.dependents ?? [];
+    if (!Array.isArray(deps)) throw new EncodeError(`${path(index)}.dependents`, 'expected an array');
+    if (deps.length && frame.layer >= LAYERS.length - 1) throw new EncodeError(`${path(index)}.dependents`, 'a TCP block cannot have dependents');
+    blocks.push(block);
+    distinct.add(block);
+    next[index] = -1;
+    if (frame.last >= 0) next[frame.last] = index;
+    frame.last = index;
+    hasDependents[index] = deps.length ? 1 : 0;
+    if (deps.length) stack.push({ list: deps, i: 0, last: -1, layer: frame.layer + 1, owner: index });
+  }
+  return { blocks, next, hasDependents, shared: distinct.size !== blocks.length, path };
+}
+
+/** What the encoder needs of a state type for one ABI and revision, computed once. */
+interface TypeInfo {
+  type: StateType;
+  stateSize: number;
+  parts: PartInfo[];
+  partByName: Map<string, PartInfo>;
+}
+interface PartInfo {
+  name: string;
+  layout: StructLayout;
+  offset: number;
+  compiled: Compiled;
+  /** PATH_OFFLOAD_STATE_CONST: offsets of the address pointers. */
+  source: number;
+  destination: number;
+  /** Offset of Header.Length. */
+  lengthAt: number;
+}
+
+const typeInfoCache = new Map<string, Map<StateType, TypeInfo>>();
+
+function typeInfo(ctx: Context): Map<StateType, TypeInfo> {
+  const key = `${ctx.abi.name}/${ctx.ndis}`;
+  let m = typeInfoCache.get(key);
+  if (!m) typeInfoCache.set(key, (m = new Map()));
+  return m;
+}
+
+function infoOf(type: StateType, cache: Map<StateType, TypeInfo>, ctx: Context): TypeInfo {
+  let t = cache.get(type);
+  if (!t) {
+    const parts = type.parts.length
+      ? stateParts(type, ctx.abi, ctx.ndis).map((p) => ({
+          name: p.name,
+          layout: p.layout,
+          offset: p.offset,
+          compiled: compile(p.layout),
+          source: p.layout.fields.find((f) => f.name === 'SourceAddress')?.offset ?? -1,
+          destination: p.layout.fields.find((f) => f.name === 'DestinationAddress')?.offset ?? -1,
+          lengthAt: p.layout.fields.find((f) => f.name === 'Header')!.fields!.find((f) => f.name === 'Length')!.offset,
+        }))
+      : [];
+    t = { type, stateSize: stateSize(type, ctx.abi, ctx.ndis), parts, partByName: new Map(parts.map((p) => [p.name, p])) };
+    cache.set(type, t);
+  }
+  return t;
+}
+
+function fastTypeOf(block: BlockInput, cache: Map<StateType, TypeInfo>, ctx: Context, i: number, pathOf: (i: number) => string): TypeInfo | undefined {
+  const name = block.type;
+  let type: StateType | undefined;
+  if (typeof name === 'string' && !name.startsWith('unknown')) type = stateTypeNamed(name) ?? typeOf(block, pathOf(i)); // typeOf throws: an unknown name
+  else {
+    const header = block.Header as Record<string, unknown> | undefined;
+    type = typeof header?.Type === 'number' ? stateType(header.Type) : undefined;
+  }
+  return type ? infoOf(type, cache, ctx) : undefined;
+}
+
+function fastRoleOf(block: BlockInput, i: number, pathOf: (i: number) => string): number {
+  if (block.role === undefined) return block.state ? NEW : PLACEHOLDER;
+  const r = ROLE_CODES.get(block.role);
+  return r ?? ROLE_CODES.get(roleOf(block, pathOf(i)))!; // roleOf throws for an unknown role
+}
+
+/** checkParts for a well-formed `state`; otherwise checkParts itself, to throw its error. */
+function fastCheckParts(block: BlockInput, type: TypeInfo | undefined, ctx: Context, i: number, pathOf: (i: number) => string): PartInfo[] {
+  const state = block.state;
+  if (!state) return [];
+  if (type && type.parts.length && isObject(state) && isPlain(state)) {
+    let ok = true;
+    let count = 0;
+    for (const k in state) {
+      const v = state[k];
+      if (!type.partByName.has(k) || (v !== undefined && !isObject(v))) {
+        ok = false;
+        break;
+      }
+      if (v !== undefined) count++;
+    }
+    if (ok) return count === type.parts.length ? type.parts : type.parts.filter((p) => state[p.name] !== undefined);
+  }
+  // Not a plain well-formed state: checkParts throws its error, or (an object of another kind) says which parts.
+  return checkParts(block, type?.type, pathOf(i), ctx).map((p) => type!.partByName.get(p.name)!);
+}
+
+/** Offsets of the block members the encoder writes itself, and the block's compiled writer. */
+interface BlockFields {
+  next: number;
+  dependent: number;
+  context: number;
+  status: number;
+  header: number;
+  size: number;
+  /** Header.Type and Header.Size. */
+  headerType: number;
+  headerSize: number;
+}
+
+const blockFieldsCache = new Map<StructLayout, BlockFields>();
+
+function compiledBlock(ctx: Context): BlockFields {
+  const layout = ctx.block;
+  let b = blockFieldsCache.get(layout);
+  if (!b) {
+    const header = layout.fields.find((f) => f.name === 'Header')!;
+    b = {
+      next: fieldOffset(layout, 'NextBlock'),
+      dependent: fieldOffset(layout, 'DependentBlockList'),
+      context: fieldOffset(layout, 'MiniportOffloadContext'),
+      status: fieldOffset(layout, 'Status'),
+      header: header.offset,
+      size: layout.size,
+      headerType: header.fields!.find((f) => f.name === 'Type')!.offset,
+      headerSize: header.fields!.find((f) => f.name === 'Size')!.offset,
+    };
+    blockFieldsCache.set(layout, b);
+  }
+  return b;
+}
+
+/**
+ * The block structure of a block whose only C member is Status (a name or a number), the common
+ * case: Header (Type, Size) and Status written directly. False, having written nothing that the
+ * general code would not write the same, for anything else.
+ */
+function writeBlockFast(block: BlockInput, type: TypeInfo | undefined, dv: DataView, at: number, f: BlockFields): boolean {
+  let status: number | undefined;
+  if (!isPlain(block)) return false;
+  for (const k in block) {
+    if (k === 'role' || k === 'type' || k === 'state' || k === 'dependents' || BLOCK_META.has(k)) continue;
+    if (k !== 'Status') return false; // NextBlock & co (overwritten anyway), Header, other members: the general code
+    const v = block[k];
+    if (typeof v === 'string' && Object.hasOwn(NDIS_STATUS_VALUES, v)) status = NDIS_STATUS_VALUES[v as keyof typeof NDIS_STATUS_VALUES];
+    else if (typeof v === 'number' && Number.isInteger(v) && v >= -2147483648 && v <= 0xffffffff) status = v | 0;
+    else return false;
+  }
+  if (type) dv.setUint8(at + f.headerType, type.type.value);
+  dv.setUint16(at + f.headerSize, f.size, true);
+  if (status !== undefined) dv.setInt32(at + f.status, status, true);
+  return true;
+}
+
+/** A pointer given as "0x" and up to 16 hex digits (the decoder's form), written as two halves; false otherwise. */
+function writeHexPointer(dv: DataView, at: number, v: unknown, ptr: number): boolean {
+  if (typeof v !== 'string' || !parseHexPointer(v)) return false;
+  if (ptr === 4 && hexHi !== 0) return false; // out of range: the general code says so
+  if (hexLo === 0 && hexHi === 0) return false; // NULL: the general code decides what that means here
+  dv.setUint32(at, hexLo, true);
+  if (ptr === 8) dv.setUint32(at + 4, hexHi, true);
+  return true;
+}
+const HEX_POINTER = /^0x[0-9a-fA-F]{1,16}$/;
+
+// parseHexPointer's result, and the last string it parsed (documents repeat "0x0000000000000000").
+let hexLo = 0;
+let hexHi = 0;
+let hexLast: string | undefined;
+
+/** Parses "0x" and 1 to 16 hex digits into hexLo/hexHi; false for anything else. */
+function parseHexPointer(v: string): boolean {
+  if (v === hexLast) return true;
+  if (!HEX_POINTER.test(v)) return false;
+  hexLo = Number.parseInt(v.slice(Math.max(2, v.length - 8)), 16);
+  hexHi = v.length > 10 ? Number.parseInt(v.slice(2, v.length - 8), 16) : 0;
+  hexLast = v;
+  return true;
+}
+
+/** A dotted IPv4 address written as 4 bytes; false for anything parseIp should judge. */
+function writeIp4(bytes: Uint8Array, at: number, text: string): boolean {
+  let part = 0;
+  let digits = 0;
+  let k = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || part > 255 || k > 3) return false;
+      bytes[at + k++] = part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      part = part * 10 + (c - 48);
+      digits++;
+    } else return false;
+  }
+  return k === 4;
+}
+
+// ---- compiled struct writers ----
+
+const enum Kind {
+  Unsigned,
+  Status,
+  Pointer,
+  Bits,
+  Struct,
+  Other,
+}
+
+interface Op {
+  name: string;
+  kind: Kind;
+  at: number;
+  size: number;
+  max: number;
+  /** Bit-fields: 2^bitOffset, and 2^(bitOffset + bitWidth). */
+  low: number;
+  span: number;
+  alternative: number;
+  nested?: Compiled;
+}
+
+interface Compiled {
+  byName: Map<string, Op>;
+  /** The keys of the last object written, and their ops (see runCompiled). */
+  shapeKeys: string[];
+  shapeOps: Op[];
+  plain: Op[];
+  /** Members of each anonymous union, in the order writeStruct handles the unions. */
+  unions: Op[][];
+  ptrSize: number;
+}
+
+const compiledCache = new WeakMap<StructLayout, Compiled>();
+
+function compile(layout: StructLayout): Compiled {
+  let c = compiledCache.get(layout);
+  if (!c) compiledCache.set(layout, (c = compileFields(layout.fields, layout.abi.pointerSize)));
+  return c;
+}
+
+function compileFields(fields: readonly PlacedField[], ptrSize: number): Compiled {
+  const plain: Op[] = [];
+  const unions = new Map<number, Op[]>();
+  for (const f of fields) {
+    let kind = Kind.Other;
+    let size = f.size;
+    let nested: Compiled | undefined;
+    if (f.fields) {
+      kind = Kind.Struct;
+      nested = compileFields(f.fields, ptrSize);
+    } else if (f.bitWidth !== undefined) {
+      kind = f.type.kind === 'scalar' || f.type.kind === 'enum' ? Kind.Bits : Kind.Other;
+    } else if (f.type.kind === 'pointer') {
+      kind = Kind.Pointer;
+      size = ptrSize;
+    } else if (f.type.kind === 'enum') kind = Kind.Unsigned;
+    else if (f.type.kind === 'scalar') kind = SCALARS[f.type.name].signed ? Kind.Status : Kind.Unsigned;
+    const op: Op = {
+      name: f.name,
+      kind,
+      at: f.offset,
+      size,
+      max: kind === Kind.Bits ? 2 ** f.bitWidth! - 1 : 2 ** (8 * size) - 1,
+      low: 2 ** (f.bitOffset ?? 0),
+      span: 2 ** ((f.bitOffset ?? 0) + (f.bitWidth ?? 0)),
+      alternative: f.union?.alternative ?? -1,
+      nested,
+    };
+    if (f.union) {
+      // Only scalars are handled in unions here: anything else goes to the general code.
+      if (kind === Kind.Struct || kind === Kind.Other || kind === Kind.Bits) op.kind = Kind.Other;
+      const list = unions.get(f.union.id) ?? [];
+      list.push(op);
+      unions.set(f.union.id, list);
+    } else plain.push(op);
+  }
+  const all = [...plain, ...[...unions.values()].flat()];
+  return { byName: new Map(all.map((op) => [op.name, op])), shapeKeys: [], shapeOps: [], plain, unions: [...unions.values()], ptrSize };
+}
+
+/** A plain object (JSON.parse's kind): for-in then sees exactly its own keys, as Object.keys would. */
+const isPlain = (v: object): boolean => {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * Writes `obj` as writeStruct would when every member is known and every value a plain in-range
+ * number (or a "0x" pointer, or a nested object of such), and the members given of each union
+ * belong to one alternative (then they cannot conflict). False as soon as anything else is met.
+ * `part`: the members of a state part as partMembers would give them (no `*` keys, no address
+ * pointers, State by name, Header.Length by default).
+ */
+function runCompiled(c: Compiled, dv: DataView, base: number, obj: Record<string, unknown>, part?: PartInfo): boolean {
+  if (!isPlain(obj)) return false;
+  let unionGiven = 0;
+  let headerGiven = false;
+  // Objects of one document mostly list the same keys in the same order: the ops of the last
+  // such list are reused while the keys match (a pointer comparison per key), else looked up.
+  const shape = c.shapeKeys;
+  let j = 0;
+  for (const k in obj) {
+    if (part && (k.charCodeAt(0) === 42 || k === 'SourceAddress' || k === 'DestinationAddress')) continue;
+    let op: Op | undefined;
+    if (j >= 0 && j < shape.length && shape[j] === k) op = c.shapeOps[j++];
+    else {
+      op = c.byName.get(k);
+      if (j >= 0) {
+        // A new list: remember it from here on.
+        shape.length = j;
+        c.shapeOps.length = j;
+        if (op !== undefined) {
+          shape.push(k);
+          c.shapeOps.push(op);
+          j++;
+        } else j = -1;
+      }
+    }
+    if (op === undefined) return false;
+    if (op.alternative >= 0) {
+      unionGiven++;
+      continue;
+    }
+    let v = obj[k];
+    if (part) {
+      if (k === 'Header') {
+        // partMembers' Header: the given one, Length by default.
+        if (typeof v !== 'object' || v === null || Array.isArray(v) || !isPlain(v) || (v as Record<string, unknown>).Length === undefined) return false;
+        headerGiven = true;
+      } else if (k === 'State' && part.name === 'TCP_OFFLOAD_STATE_DELEGATED') v = connectionState(v);
+    }
+    if (!put(op, dv, base, v, c.ptrSize)) return false;
+  }
+  if (part && !headerGiven) dv.setUint32(base + part.lengthAt, part.layout.size, true);
+  if (unionGiven) {
+    for (const members of c.unions) {
+      let alternative = -1;
+      for (const op of members) {
+        if (!(op.name in obj)) continue;
+        if (alternative === -1) alternative = op.alternative;
+        else if (alternative !== op.alternative) return false;
+      }
+      if (alternative === -1) continue;
+      for (const op of members) if (op.name in obj && !put(op, dv, base, obj[op.name], c.ptrSize)) return false;
+    }
+  }
+  return true;
+}
+
+function put(op: Op, dv: DataView, base: number, v: unknown, ptrSize: number): boolean {
+  const at = base + op.at;
+  switch (op.kind) {
+    case Kind.Unsigned:
+      if (typeof v !== 'number' || !(v >= 0 && v <= op.max) || !Number.isInteger(v)) return false;
+      if (op.size === 4) dv.setUint32(at, v, true);
+      else if (op.size === 2) dv.setUint16(at, v, true);
+      else dv.setUint8(at, v);
+      return true;
+    case Kind.Status:
+      if (typeof v !== 'number' || !(v >= -2147483648 && v <= 0xffffffff) || !Number.isInteger(v)) return false;
+      dv.setInt32(at, v | 0, true);
+      return true;
+    case Kind.Pointer:
+      if (typeof v === 'number') {
+        if (!(v >= 0 && v <= op.max) || !Number.isSafeInteger(v)) return false;
+        dv.setUint32(at, v % TWO32, true);
+        if (ptrSize === 8) dv.setUint32(at + 4, Math.floor(v / TWO32), true);
+        return true;
+      }
+      if (typeof v !== 'string' || !parseHexPointer(v) || (ptrSize === 4 && hexHi !== 0)) return false;
+      dv.setUint32(at, hexLo, true);
+      if (ptrSize === 8) dv.setUint32(at + 4, hexHi, true);
+      return true;
+    case Kind.Bits: {
+      if (typeof v !== 'number' || !(v >= 0 && v <= op.max) || !Number.isInteger(v)) return false;
+      const unit = op.size === 4 ? dv.getUint32(at, true) : op.size === 2 ? dv.getUint16(at, true) : dv.getUint8(at);
+      const { low, span } = op;
+      const value = Math.floor(unit / span) * span + v * low + (unit % low);
+      if (op.size === 4) dv.setUint32(at, value, true);
+      else if (op.size === 2) dv.setUint16(at, value, true);
+      else dv.setUint8(at, value);
+      return true;
+    }
+    case Kind.Struct:
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) return false;
+      return runCompiled(op.nested!, dv, base, v as Record<string, unknown>);
+    default:
+      return false;
+  }
 }
 
 const fieldOffset = (layout: StructLayout, name: string): number => layout.fields.find((f) => f.name === name)!.offset;
