@@ -5,6 +5,7 @@ export * from './ip.js';
 export * from './roles.js';
 export * from './state.js';
 export * from './status-writer.js';
+export * from './walk.js';
 export * from './annotate.js';
 export * from './diff.js';
 export * from './scan.js';

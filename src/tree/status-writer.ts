@@ -1,13 +1,13 @@
 /**
  * The hot-path status writer: completes an operation in place by writing the Status of every block.
  *
- * Three passes over reusable typed arrays, no object per block: (1) walk the tree iteratively,
- * recording where each block is, its role and the block whose dependents it is; (2) decide every
- * status bottom-up and check each against the operation before anything is written; (3) write the
- * 4-byte Status words. A refused status leaves the image exactly as it was.
+ * Built on the TreeWalker (exact revisit detection: a cycle or a shared block is refused) and on
+ * reusable typed arrays, no object per block. Every block is read, and every status decided and
+ * checked against the operation, before the first Status word is written: a refused status, a
+ * dangling pointer or a cycle leaves the image exactly as it was.
  */
 import { AddressError, OffloadError } from '../errors.js';
-import { Location, type MemoryImage, joinHalves } from '../codec/image.js';
+import { Location, type MemoryImage, SegmentImage } from '../codec/image.js';
 import { X64, type Abi } from '../layout/abi.js';
 import {
   ALLOWED_STATUS,
@@ -17,8 +17,8 @@ import {
   describeStatus,
   isStatusAllowed,
 } from '../layout/constants.js';
-import { layoutOf } from '../layout/registry.js';
 import type { Role } from './document.js';
+import { ExactTreeWalker, type TreeWalker, WalkError } from './walk.js';
 
 const SUCCESS = NDIS_STATUS_VALUES.NDIS_STATUS_SUCCESS;
 const PARTIAL = NDIS_STATUS_VALUES.NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS;
@@ -86,12 +86,42 @@ export function toStatus(v: StatusValue): number {
 /** NT_SUCCESS: success and informational codes (PARTIAL_SUCCESS included) count as offloaded. */
 const succeeded = (status: number): boolean => status >= 0;
 
+/** Layers of a tree: the fast path keeps one open block per layer. */
+const LAYER_COUNT = 3;
+
+const viewsOf = new WeakMap<SegmentImage, DataView[]>();
+
+/** Views of every segment of an image, by segment index (the immediate writes go through them). */
+function segmentViews(image: SegmentImage, out: DataView[]): void {
+  let views = viewsOf.get(image);
+  if (!views) {
+    views = image.segments.map((s) => new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength));
+    viewsOf.set(image, views);
+  }
+  for (let i = 0; i < views.length; i++) out[i] = views[i]!;
+}
+
+function copyInto<T extends Int32Array | Float64Array | Uint8Array>(to: T, from: T): T {
+  to.set(from.subarray(0, Math.min(from.length, to.length)));
+  return to;
+}
+
 /**
  * Completes trees. Keep one per thread of work and reuse it: its buffers grow to the largest tree
  * seen and are reused, so steady-state completion allocates nothing per block.
+ *
+ * Two paths, one result. When every status is known up front (no `decide`, no `statusByAddress`,
+ * and `status` is one the operation allows, so nothing can be refused), one walk decides each
+ * block as it goes: placeholders and new offloads at once, linkers when the walk leaves their
+ * subtree (a block at a layer <= theirs comes next, or the walk ends). It records where each
+ * block is and its status, and a second, tight loop writes the status words: every read of the
+ * tree happens before the first write, as in the general path. Otherwise the general path walks
+ * (recording role, layer and parent per block), decides bottom-up with the callbacks, checks
+ * every status and only then writes.
  */
 export class StatusWriter {
   private cap = 0;
+  private fullCap = 0;
   private seg = new Int32Array(0);
   private off = new Float64Array(0);
   private parent = new Int32Array(0);
@@ -100,43 +130,56 @@ export class StatusWriter {
   private status = new Int32Array(0);
   private okCount = new Int32Array(0);
   private depCount = new Int32Array(0);
-  private stack = new Float64Array(0);
-  private seen = new Float64Array(0);
-  private readonly loc = new Location();
   private readonly cell = new Location();
   private views: DataView[] = [];
+  private walker: ExactTreeWalker | undefined;
+  // Fast path: the open (not yet decided) block of each layer, and its dependents' outcomes.
+  private readonly openIndex = new Int32Array(LAYER_COUNT);
+  private readonly pendingAt = new Uint8Array(LAYER_COUNT);
+  private immediate = false;
+  private statusAt = 0;
+  /** Immediate writes: the status words as they were (the undo log). */
+  private old = new Int32Array(0);
+  private readonly openOk = new Int32Array(LAYER_COUNT);
+  private readonly openDeps = new Int32Array(LAYER_COUNT);
+  // Fast path summary: blocks per role, and linkers per outcome (SUCCESS, PARTIAL, FAILURE).
+  private readonly roleCount = new Float64Array(3);
+  private readonly linkerStatus = new Float64Array(3);
 
+  /** Grows the arrays both paths use (where each block is, its status) to hold `n` blocks. */
   private grow(n: number): void {
     if (n <= this.cap) return;
     const cap = Math.max(n, this.cap * 2, 1024);
-    const copy = <T extends Int32Array | Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
-      b.set(a);
-      return b;
-    };
-    this.seg = copy(this.seg, (k) => new Int32Array(k));
-    this.off = copy(this.off, (k) => new Float64Array(k));
-    this.parent = copy(this.parent, (k) => new Int32Array(k));
-    this.role = copy(this.role, (k) => new Uint8Array(k));
-    this.layer = copy(this.layer, (k) => new Uint8Array(k));
-    this.status = new Int32Array(cap);
-    this.okCount = new Int32Array(cap);
-    this.depCount = new Int32Array(cap);
+    this.seg = copyInto(new Int32Array(cap), this.seg);
+    this.off = copyInto(new Float64Array(cap), this.off);
+    this.status = copyInto(new Int32Array(cap), this.status);
+    this.old = copyInto(new Int32Array(cap), this.old);
     this.cap = cap;
   }
 
-  /** Open-addressing set of block keys (segment * 2^40 + offset); false when already present. */
-  private addSeen(key: number, mask: number): boolean {
-    let h = (Math.imul(key | 0, 0x9e3779b1) ^ Math.imul((key / 4294967296) | 0, 0x85ebca6b)) & mask;
-    for (;;) {
-      const v = this.seen[h]!;
-      if (v === 0) {
-        this.seen[h] = key + 1; // 0 marks an empty slot
-        return true;
-      }
-      if (v === key + 1) return false;
-      h = (h + 1) & mask;
-    }
+  /** Grows the arrays only the general path uses (role, layer, owner, dependents' outcomes). */
+  private growFull(n: number): void {
+    this.grow(n);
+    if (n <= this.fullCap) return;
+    const cap = this.cap;
+    this.parent = copyInto(new Int32Array(cap), this.parent);
+    this.role = copyInto(new Uint8Array(cap), this.role);
+    this.layer = copyInto(new Uint8Array(cap), this.layer);
+    this.okCount = new Int32Array(cap);
+    this.depCount = new Int32Array(cap);
+    this.fullCap = cap;
+  }
+
+  /**
+   * The writer's walker: an ExactTreeWalker, whose next() is its own function, so that a program
+   * that also walks with TreeWalker keeps V8's feedback for its loops apart from the writer's (one
+   * next() shared by both made the walks measurably slower).
+   */
+  private walkerFor(abi: Abi, maxBlocks: number): ExactTreeWalker {
+    let w = this.walker;
+    if (!w || w.abi !== abi) w = this.walker = new ExactTreeWalker({ abi });
+    w.maxBlocks = maxBlocks;
+    return w;
   }
 
   /** Completes the tree at `root` in `image` for `options.operation`; returns what was written. */
@@ -144,96 +187,46 @@ export class StatusWriter {
     if (!image.writable) throw new CompletionError(root, 'the image is read-only (a crash dump?): complete a region instead');
     const abi = options.abi ?? X64;
     const op = options.operation;
-    const ptr = abi.pointerSize;
-    const block = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', abi);
-    const size = block.size;
-    const at = (name: string): number => block.fields.find((f) => f.name === name)!.offset;
-    const NEXT = at('NextBlock');
-    const DEP = at('DependentBlockList');
-    const CTX = at('MiniportOffloadContext');
-    const STATUS = at('Status');
     const maxBlocks = options.maxBlocks ?? 1 << 24;
     const defaultStatus = toStatus(options.status ?? 'NDIS_STATUS_SUCCESS');
-    const loc = this.loc;
-    const cell = this.cell;
-    const views = this.views;
-    views.length = 0;
+    const w = this.walkerFor(abi, maxBlocks);
+    this.views.length = 0;
 
     // Decisions by address, resolved once to block keys so the walk compares numbers, not BigInts.
     const byKey = new Map<number, number>();
     if (options.statusByAddress) {
+      const size = w.blockSize;
       for (const [address, s] of options.statusByAddress) {
-        if (image.locate(address, size, cell)) byKey.set(cell.segment * 2 ** 40 + cell.offset, toStatus(s));
+        if (image.locate(address, size, this.cell)) byKey.set(this.cell.segment * 2 ** 40 + this.cell.offset, toStatus(s));
       }
     }
 
-    // ---- pass 1: walk (pre-order: a block, its dependents, then its next sibling) ----
-    let n = 0;
-    let sp = 0;
-    const push = (lo: number, hi: number, layer: number, parent: number): void => {
-      if (sp + 4 > this.stack.length) {
-        const s = new Float64Array(Math.max(64, this.stack.length * 2));
-        s.set(this.stack);
-        this.stack = s;
+    const initiate = op === 'initiate';
+    if (byKey.size === 0 && !options.decide && isStatusAllowed(op, defaultStatus)) {
+      // Nothing can be refused: one walk, writing as it goes where that reads the same bytes.
+      let n = -1;
+      if (image instanceof SegmentImage) {
+        // Anything out of the way (a block out of order, a cell before its block, any error)
+        // undoes the writes and returns -1.
+        // Blocks in strictly increasing, non-overlapping order cannot repeat: no visited set.
+        segmentViews(image, this.views);
+        w.checkVisits = false;
+        w.reset(image, root);
+        w.checkVisits = true;
+        n = this.walkFast(w, initiate, defaultStatus, true);
       }
-      this.stack[sp++] = lo;
-      this.stack[sp++] = hi;
-      this.stack[sp++] = layer;
-      this.stack[sp++] = parent;
-    };
-    this.seen = this.seen.length >= 2048 ? this.seen.fill(0) : new Float64Array(2048);
-    let seenMask = this.seen.length - 1;
-    let seenCount = 0;
-    const read32 = (v: DataView, o: number): number => v.getUint32(o, true);
-
-    push(Number(root & 0xffffffffn), Number(root >> 32n), 0, -1);
-    while (sp > 0) {
-      const parent = this.stack[--sp]!;
-      const layer = this.stack[--sp]!;
-      const hi = this.stack[--sp]!;
-      const lo = this.stack[--sp]!;
-      if (!image.locateHalves(lo, hi, size, loc)) {
-        throw new AddressError(joinHalves(lo, hi), size, parent < 0 ? 'root' : `the tree (block ${n})`);
+      if (n < 0) {
+        this.views.length = 0;
+        w.reset(image, root);
+        n = this.run(() => this.walkFast(w, initiate, defaultStatus, false), w);
+        this.write(n, w.offsets.status);
       }
-      if (loc.gathered) throw new CompletionError(joinHalves(lo, hi), 'the block straddles pages of a paged image');
-      const key = loc.segment * 2 ** 40 + loc.offset;
-      if (seenCount * 2 >= seenMask) {
-        this.rehash((seenMask + 1) * 2);
-        seenMask = this.seen.length - 1;
-      }
-      if (!this.addSeen(key, seenMask)) throw new CompletionError(joinHalves(lo, hi), 'reached twice (a cycle or a shared block)');
-      seenCount++;
-      if (n >= maxBlocks) throw new CompletionError(joinHalves(lo, hi), `more than ${maxBlocks} blocks`);
-      this.grow(n + 1);
-      const v = loc.view;
-      const o = loc.offset;
-      views[loc.segment] = v;
-      this.seg[n] = loc.segment;
-      this.off[n] = o;
-      this.parent[n] = parent;
-      this.layer[n] = layer;
-      // Role: from MiniportOffloadContext and the PVOID it points to.
-      const cLo = read32(v, o + CTX);
-      const cHi = ptr === 8 ? read32(v, o + CTX + 4) : 0;
-      let role = ROLE_PLACEHOLDER;
-      if (cLo !== 0 || cHi !== 0) {
-        role = ROLE_NEW; // a cell outside the image: the target's own decision applies
-        if (image.locateHalves(cLo, cHi, ptr, cell)) {
-          const empty = read32(cell.view, cell.offset) === 0 && (ptr === 4 || read32(cell.view, cell.offset + 4) === 0);
-          role = empty ? ROLE_NEW : ROLE_LINKER;
-        }
-      }
-      this.role[n] = role;
-      const index = n++;
-      const nLo = read32(v, o + NEXT);
-      const nHi = ptr === 8 ? read32(v, o + NEXT + 4) : 0;
-      if (nLo !== 0 || nHi !== 0) push(nLo, nHi, layer, parent);
-      const dLo = read32(v, o + DEP);
-      const dHi = ptr === 8 ? read32(v, o + DEP + 4) : 0;
-      if ((dLo !== 0 || dHi !== 0) && layer < 2) push(dLo, dHi, layer + 1, index);
+      return this.fastSummary(n, initiate, defaultStatus);
     }
+    w.reset(image, root);
+    const n = this.run(() => this.walkFull(w), w);
 
-    // ---- pass 2: decide bottom-up (reverse pre-order visits every dependent before its owner) ----
+    // ---- decide bottom-up (reverse pre-order visits every dependent before its owner) ----
     this.okCount.fill(0, 0, n);
     this.depCount.fill(0, 0, n);
     for (let i = n - 1; i >= 0; i--) {
@@ -256,8 +249,8 @@ export class StatusWriter {
       }
     }
 
-    // ---- pass 3: write, 4 bytes a block ----
-    for (let i = 0; i < n; i++) views[this.seg[i]!]!.setInt32(this.off[i]! + STATUS, this.status[i]!, true);
+    // ---- write, 4 bytes a block ----
+    this.write(n, w.offsets.status);
 
     // Count with numbers; names are made once per distinct status, not once per block.
     const roles = [0, 0, 0];
@@ -272,11 +265,235 @@ export class StatusWriter {
     return { blocks: n, byRole: { placeholder: roles[0]!, linker: roles[1]!, 'new-offload': roles[2]! }, byStatus };
   }
 
-  private rehash(size: number): void {
-    const old = this.seen;
-    this.seen = new Float64Array(size);
-    const mask = size - 1;
-    for (const v of old) if (v !== 0) this.addSeen(v - 1, mask);
+  /** Runs a walk, turning the walker's errors into the writer's (nothing has been written yet). */
+  private run(walk: () => number, w: TreeWalker): number {
+    try {
+      return walk();
+    } catch (e) {
+      if (e instanceof WalkError) {
+        throw new CompletionError(e.address, e.reason === 'revisit' ? 'reached twice (a cycle or a shared block)' : `more than ${w.maxBlocks} blocks`);
+      }
+      if (e instanceof AddressError) throw new AddressError(e.address, e.size, w.missLayer === 0 ? 'root' : `the tree (block ${w.blocks})`);
+      throw e;
+    }
+  }
+
+  /** The role of the current block: from MiniportOffloadContext and the PVOID it points to. */
+  private roleOf(w: TreeWalker): number {
+    const v = w.view;
+    const at = w.offset + w.offsets.context;
+    const cLo = v.getUint32(at, true);
+    const cHi = w.abi.pointerSize === 8 ? v.getUint32(at + 4, true) : 0;
+    if (cLo === 0 && cHi === 0) return ROLE_PLACEHOLDER;
+    const c = w.inSegment(cLo, cHi, w.abi.pointerSize);
+    if (c >= 0) return v.getUint32(c, true) === 0 && (w.abi.pointerSize === 4 || v.getUint32(c + 4, true) === 0) ? ROLE_NEW : ROLE_LINKER;
+    return this.cellRole(w, cLo, cHi);
+  }
+
+  /**
+   * The role from a cell outside the current block's segment (or outside the image). With
+   * `after` >= 0 (immediate writes), -1 when the cell lies before that position (segment * 2^33 +
+   * offset): an earlier status write might have reached it.
+   */
+  private cellRole(w: TreeWalker, cLo: number, cHi: number, after = -1): number {
+    const cell = this.cell;
+    // A cell outside the image: the target's own decision applies.
+    if (!w.locate(cLo, cHi, w.abi.pointerSize, cell)) return ROLE_NEW;
+    if (after >= 0 && (cell.segment < 0 || cell.segment * 8589934592 + cell.offset < after)) return -1;
+    const empty = cell.view.getUint32(cell.offset, true) === 0 && (w.abi.pointerSize === 4 || cell.view.getUint32(cell.offset + 4, true) === 0);
+    return empty ? ROLE_NEW : ROLE_LINKER;
+  }
+
+  /** Records where block i is (its view, by segment). */
+  private place(w: TreeWalker, i: number): void {
+    if (w.gathered) throw new CompletionError(w.address(), 'the block straddles pages of a paged image');
+    const seg = w.segment;
+    this.seg[i] = seg;
+    this.off[i] = w.offset;
+    if (this.views[seg] !== w.view) this.views[seg] = w.view;
+  }
+
+  /**
+   * The fast path's walk: records where every block is and its status. Placeholders and new
+   * offloads are decided as they are met; a linker (initiate) waits, counting how its dependents
+   * fared, until a block at its layer or below comes next or the walk ends. Returns the blocks.
+   *
+   * `immediate`: also writes each status as soon as it is decided, keeping the old words as an
+   * undo log, so that the bytes are touched once while they are in the cache. That is only the
+   * same as reading everything first when no read can see an earlier write: it holds while every
+   * block lies after the blocks met before it (pre-order is address order, as in the images the
+   * encoder lays out) and every context cell after the start of its block. The first block or
+   * cell that breaks the order, and any error, undoes the writes and returns -1: the caller walks
+   * again without writing, and that walk throws what there is to throw.
+   */
+  private walkFast(w: TreeWalker, initiate: boolean, defaultStatus: number, immediate: boolean): number {
+    const ok = this.openOk;
+    const deps = this.openDeps;
+    this.linkerStatus.fill(0);
+    this.pendingAt.fill(0);
+    this.immediate = immediate;
+    this.statusAt = w.offsets.status;
+    const ctxAt = w.offsets.context;
+    const statusAt = w.offsets.status;
+    const size = w.blockSize;
+    const ptr = w.abi.pointerSize;
+    const scale = ptr === 8 ? 1 : 0;
+    // One segment (a region): where a block is is its offset alone.
+    const oneSegment = immediate && (w.image as SegmentImage).segments.length === 1;
+    let placeholders = 0;
+    let linkers = 0;
+    let pending = -1; // deepest layer with an undecided linker
+    let end = 0; // immediate: where the blocks met so far end, as segment * 2^33 + offset
+    let n = 0;
+    try {
+      while (w.next()) {
+        const layer = w.layer;
+        // Linkers at this layer and deeper are done: all their dependents have been met.
+        if (pending >= layer) pending = this.closeLinkers(pending, layer);
+        if (n >= this.cap) this.grow(n + 1);
+        const v = w.view;
+        const o = w.offset;
+        this.off[n] = o;
+        if (immediate) {
+          // Segment views are registered up front; a block must come after every block before it.
+          let key = o;
+          if (!oneSegment) key += (this.seg[n] = w.segment) * 8589934592;
+          if (key < end) return this.undo(n, statusAt);
+          end = key + size;
+          this.old[n] = v.getInt32(o + statusAt, true);
+        } else this.place(w, n);
+        // The role (roleOf, written out here to keep the loop within V8's inlining budget).
+        let role = ROLE_NEW;
+        const cLo = v.getUint32(o + ctxAt, true);
+        const cHi = v.getUint32(o + ctxAt + 4, true) * scale;
+        if (cLo === 0 && cHi === 0) role = ROLE_PLACEHOLDER;
+        else {
+          const c = w.inSegment(cLo, cHi, ptr);
+          if (c < 0) role = this.cellRole(w, cLo, cHi, immediate ? w.segment * 8589934592 + o : -1);
+          else if (immediate && c < o) role = -1;
+          else if (v.getUint32(c, true) !== 0 || (ptr === 8 && v.getUint32(c + 4, true) !== 0)) role = ROLE_LINKER;
+          if (role < 0) return this.undo(n, statusAt);
+        }
+        if (role === ROLE_LINKER) {
+          linkers++;
+          if (initiate) {
+            this.openIndex[layer] = n;
+            ok[layer] = 0;
+            deps[layer] = 0;
+            this.pendingAt[layer] = 1;
+            pending = layer;
+            n++;
+            continue;
+          }
+        }
+        let s = defaultStatus;
+        if (role === ROLE_PLACEHOLDER) {
+          s = SUCCESS;
+          placeholders++;
+        }
+        if (immediate) v.setInt32(o + statusAt, s, true);
+        else this.status[n] = s;
+        // Only a waiting linker counts its dependents' outcomes.
+        if (pending === layer - 1 && layer > 0) {
+          deps[layer - 1]!++;
+          if (s >= 0) ok[layer - 1]!++;
+        }
+        n++;
+      }
+      if (pending >= 0) this.closeLinkers(pending, 0);
+    } catch (e) {
+      // The general walk (exact, reading before writing) throws the error the caller should see.
+      if (immediate) return this.undo(n, statusAt);
+      throw e;
+    }
+    this.roleCount[0] = placeholders;
+    this.roleCount[1] = linkers;
+    this.roleCount[2] = n - placeholders - linkers;
+    return n;
+  }
+
+  /** Puts back the status words of the first n blocks met (immediate mode); returns -1. */
+  private undo(n: number, statusAt: number): -1 {
+    const views = this.views;
+    if (views.length === 1) for (let i = n - 1; i >= 0; i--) views[0]!.setInt32(this.off[i]! + statusAt, this.old[i]!, true);
+    else for (let i = n - 1; i >= 0; i--) views[this.seg[i]!]!.setInt32(this.off[i]! + statusAt, this.old[i]!, true);
+    return -1;
+  }
+
+  /** Decides the waiting linkers of layers `from` down to `to`; returns the deepest still waiting. */
+  private closeLinkers(from: number, to: number): number {
+    for (let layer = from; layer >= to; layer--) {
+      if (this.pendingAt[layer] !== 1) continue;
+      this.pendingAt[layer] = 0;
+      const ok = this.openOk[layer]!;
+      const deps = this.openDeps[layer]!;
+      const kind = ok === deps ? 0 : ok === 0 ? 2 : 1;
+      const s = kind === 0 ? SUCCESS : kind === 2 ? FAILURE : PARTIAL;
+      const i = this.openIndex[layer]!;
+      if (this.immediate) this.views[this.views.length === 1 ? 0 : this.seg[i]!]!.setInt32(this.off[i]! + this.statusAt, s, true);
+      else this.status[i] = s;
+      this.linkerStatus[kind]!++;
+      if (layer > 0) {
+        this.openDeps[layer - 1]!++;
+        if (succeeded(s)) this.openOk[layer - 1]!++;
+      }
+    }
+    let deepest = to - 1;
+    while (deepest >= 0 && this.pendingAt[deepest] !== 1) deepest--;
+    return deepest;
+  }
+
+  /** The summary of the fast path, statuses in order of first appearance (as the general path gives them). */
+  private fastSummary(n: number, initiate: boolean, defaultStatus: number): CompletionSummary {
+    const [placeholders, linkers, news] = this.roleCount as unknown as [number, number, number];
+    const counts = new Map<number, number>();
+    const add = (s: number, c: number): void => {
+      if (c > 0) counts.set(s, (counts.get(s) ?? 0) + c);
+    };
+    add(SUCCESS, placeholders + this.linkerStatus[0]!);
+    add(defaultStatus, news + (initiate ? 0 : linkers));
+    add(PARTIAL, this.linkerStatus[1]!);
+    add(FAILURE, this.linkerStatus[2]!);
+    // Where each status first appears: a scan that stops once every one is found.
+    const first = new Map<number, number>();
+    const views = this.views;
+    for (let i = 0; i < n && first.size < counts.size; i++) {
+      const s = this.immediate ? views[views.length === 1 ? 0 : this.seg[i]!]!.getInt32(this.off[i]! + this.statusAt, true) : this.status[i]!;
+      if (!first.has(s)) first.set(s, i);
+    }
+    const byStatus: Record<string, number> = {};
+    for (const s of [...counts.keys()].sort((a, b) => first.get(a)! - first.get(b)!)) byStatus[describeStatus(s)] = counts.get(s)!;
+    return { blocks: n, byRole: { placeholder: placeholders, linker: linkers, 'new-offload': news }, byStatus };
+  }
+
+  /** The general path's walk: where each block is, its role, layer and owner. */
+  private walkFull(w: TreeWalker): number {
+    const lastAt = this.openIndex.fill(-1); // the owner of a block is the last block met a layer down
+    let n = 0;
+    while (w.next()) {
+      if (n >= this.fullCap) this.growFull(n + 1);
+      this.place(w, n);
+      this.parent[n] = w.layer > 0 ? lastAt[w.layer - 1]! : -1;
+      lastAt[w.layer] = n;
+      this.layer[n] = w.layer;
+      this.role[n] = this.roleOf(w);
+      n++;
+    }
+    return n;
+  }
+
+  /** Writes the recorded statuses: 4 bytes a block. */
+  private write(n: number, statusAt: number): void {
+    const views = this.views;
+    const off = this.off;
+    const status = this.status;
+    if (views.length === 1) {
+      const v = views[0]!;
+      for (let i = 0; i < n; i++) v.setInt32(off[i]! + statusAt, status[i]!, true);
+      return;
+    }
+    const seg = this.seg;
+    for (let i = 0; i < n; i++) views[seg[i]!]!.setInt32(off[i]! + statusAt, status[i]!, true);
   }
 
   private decision(i: number, image: MemoryImage, byKey: Map<number, number>, options: CompleteOptions, fallback: number): number {
