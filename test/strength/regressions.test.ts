@@ -1,0 +1,79 @@
+/**
+ * Bugs the property tests found (test/fuzz, test/tree/status-writer.property), pinned as plain
+ * examples so that they stay fixed whatever seed a property run draws.
+ */
+import { describe, expect, it } from 'vitest';
+import { EncodeError } from '../../src/errors.js';
+import { SegmentImage } from '../../src/codec/image.js';
+import { decodeTree } from '../../src/tree/decode.js';
+import { type EncodeInput, encodeOntoCopy, encodeTree } from '../../src/tree/encode.js';
+
+const errorOf = (fn: () => unknown): unknown => {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+};
+
+describe('decode -> encode of a block whose Type has no state parts', () => {
+  // TcpOffloadResourceState (16) is a TCP-layer type with no state structure. In query, every
+  // non-placeholder carries state, so the decoder used to print `state: {}` for it, which the
+  // encoder then refused ("carries no state"): decode -> encodeOntoCopy threw.
+  const enc = encodeTree({
+    blocks: [
+      {
+        role: 'placeholder',
+        dependents: [{ role: 'placeholder', dependents: [{ role: 'linker', type: 'TcpOffloadResourceState', '*MiniportOffloadContext': '0x1234' }] }],
+      },
+    ],
+  });
+
+  it('decodes without a state key, and encodes back onto the capture byte for byte', () => {
+    const doc = decodeTree(SegmentImage.region(enc.bytes, enc.base), enc.root, { operation: 'query' });
+    const tcp = doc.blocks[0]!.dependents[0]!.dependents[0]!;
+    expect(tcp.type).toBe('TcpOffloadResourceState');
+    expect(tcp.role).toBe('linker');
+    expect('state' in tcp).toBe(false);
+    expect(doc.diagnostics).toEqual([]);
+    const out = encodeOntoCopy(JSON.parse(JSON.stringify(doc)) as EncodeInput, enc.bytes, enc.base);
+    expect(Buffer.from(out).equals(Buffer.from(enc.bytes))).toBe(true);
+  });
+});
+
+describe('documents the encoder refused with a TypeError or a SyntaxError, or accepted wrongly', () => {
+  const cases: [string, () => unknown, string][] = [
+    ['a state part that is null', () => encodeTree({ blocks: [{ role: 'new-offload', type: 'Ip4OffloadCachedState', state: { PATH_OFFLOAD_STATE_CACHED: null as never } }] }), 'blocks[0].state.PATH_OFFLOAD_STATE_CACHED'],
+    ['a state part that is a list', () => encodeTree({ blocks: [{ role: 'new-offload', type: 'Ip4OffloadCachedState', state: { PATH_OFFLOAD_STATE_CACHED: [] as never } }] }), 'blocks[0].state.PATH_OFFLOAD_STATE_CACHED'],
+    ['state that is a string', () => encodeTree({ blocks: [{ role: 'new-offload', type: 'Ip4OffloadCachedState', state: 'cached' as never }] }), 'blocks[0].state'],
+    [
+      'a state part that is null, onto a capture',
+      () => encodeOntoCopy({ blocks: [{ address: '0x1000', type: 'Ip4OffloadCachedState', state: { PATH_OFFLOAD_STATE_CACHED: null as never } }] }, new Uint8Array(4096), 0x1000n),
+      'blocks[0].state.PATH_OFFLOAD_STATE_CACHED',
+    ],
+    ['a base that is no number', () => encodeTree({ base: 'kernel', blocks: [{ role: 'placeholder' }] }), '$.base'],
+    ['a negative base', () => encodeTree({ base: '-8', blocks: [{ role: 'placeholder' }] }), '$.base'],
+    ['a base past 2^64', () => encodeTree({ base: '0x10000000000000000', blocks: [{ role: 'placeholder' }] }), '$.base'],
+    ['an x64 image running past 2^64', () => encodeTree({ base: '0xffffffffffffff00', blocks: [{ role: 'placeholder' }, { role: 'placeholder' }] }), '$.base'],
+    ['an x86 base past 2^32', () => encodeTree({ abi: 'x86', base: '0x100000000', blocks: [{ role: 'placeholder' }] }), '$.base'],
+    ['an x86 image running past 2^32', () => encodeTree({ abi: 'x86', base: '0xffffffc0', blocks: [{ role: 'placeholder' }, { role: 'placeholder' }] }), '$.base'],
+    ['a negative base given as an option', () => encodeTree({ blocks: [{ role: 'placeholder' }] }, { base: -8n }), '$.base'],
+    ['a BigInt inside a member (the message could not be written)', () => encodeTree({ blocks: [{ role: 'placeholder', PortNumber: { n: 1n } as never }] }), 'blocks[0].PortNumber'],
+    ['a BigInt inside a byte array', () => encodeTree({ blocks: [{ role: 'new-offload', type: 'NeighborOffloadConstState', state: { NEIGHBOR_OFFLOAD_STATE_CONST: { DlSourceAddress: { n: 1n } as never } } }] }), 'blocks[0].state.NEIGHBOR_OFFLOAD_STATE_CONST.DlSourceAddress'],
+  ];
+  for (const [name, fn, path] of cases) {
+    it(`${name}: an EncodeError at ${path}`, () => {
+      const e = errorOf(fn);
+      expect(e, String(e)).toBeInstanceOf(EncodeError);
+      expect((e as EncodeError).path).toBe(path);
+    });
+  }
+
+  it('a base at the very top of the address space still fits when the image does', () => {
+    const enc = encodeTree({ base: '0xffffffffffffff68', blocks: [{ role: 'placeholder' }] });
+    expect(enc.base + BigInt(enc.bytes.length)).toBe(1n << 64n);
+    const x86 = encodeTree({ abi: 'x86', base: '0xffffffb4', blocks: [{ role: 'placeholder' }] });
+    expect(x86.base + BigInt(x86.bytes.length)).toBe(1n << 32n);
+  });
+});
