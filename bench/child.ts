@@ -1,0 +1,248 @@
+/**
+ * Runs one group of benchmark cases in a process of their own (a peak RSS that is theirs), in
+ * interleaved rounds, and prints their results as one JSON line. Started by bench/run.ts:
+ *
+ *   node --expose-gc <bundle of this file> <group> <images.json> [native walk binary]
+ *   node --expose-gc --import tsx bench/child.ts <group> <images.json> [native walk binary]
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { Bench } from 'tinybench';
+import {
+  NDIS_STATUS_VALUES,
+  SegmentImage,
+  StatusWriter,
+  TreeWalker,
+  X64,
+  decodeTree,
+  encodeTree,
+  viewsFor,
+} from '../src/index.js';
+import { bufferLayoutWalk, restructureEncode, restructureStatusWrite, restructureWalk } from './baselines.js';
+import { CASES, type CaseResult, type CaseSpec, GROUPS, type Images } from './cases.js';
+import { handStatusWrite, handWalk, handWalkBigInt } from './hand.js';
+import { SIZES, syntheticDocument } from './synthetic.js';
+
+const [groupName, imagesFile, nativeBinary] = process.argv.slice(2);
+const group = GROUPS.find((g) => g.name === groupName);
+if (!group || !imagesFile) throw new Error(`usage: child.ts <group> <images.json> [native binary] (unknown group '${groupName}')`);
+// BENCH_CASES=name,name: only those cases of the group (for profiling one case alone).
+const only = process.env.BENCH_CASES?.split(',');
+const cases = CASES.filter((c) => c.group === group.name && (!only || only.includes(c.name)));
+const info = (JSON.parse(readFileSync(imagesFile, 'utf8')) as Images)[group.size];
+const base = BigInt(info.base);
+const root = BigInt(info.root);
+const rootOffset = Number(root - base);
+const baseLo = Number(base & 0xffffffffn);
+const baseHi = Number(base >> 32n);
+const STATUS = NDIS_STATUS_VALUES.NDIS_STATUS_SUCCESS;
+const loaded = readFileSync(info.file);
+const bytes = new Uint8Array(loaded.buffer, loaded.byteOffset, loaded.byteLength);
+const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const image = SegmentImage.region(bytes, base);
+
+/** The function to time, after one checked run. */
+function prepare(spec: CaseSpec): () => unknown {
+  const check = (what: string, got: unknown, want: unknown): void => {
+    if (got !== want) throw new Error(`${spec.name}: ${what} is ${String(got)}, expected ${String(want)}`);
+  };
+  switch (spec.kind) {
+    case 'walk-zero-copy': {
+      const V = viewsFor(X64);
+      const tcp = new V.TCP_OFFLOAD_STATE_CONST();
+      const STATE = V.TCP_OFFLOAD_STATE.size;
+      const w = new TreeWalker({ abi: X64 });
+      const run = (): number => {
+        let sum = 0;
+        w.reset(image, root);
+        while (w.next()) {
+          if (w.layer !== 2) continue;
+          const at = w.stateAt(STATE);
+          if (at < 0) continue;
+          tcp.at(w.stateView, at);
+          sum += tcp.LocalPort + tcp.RemotePort;
+        }
+        return sum;
+      };
+      check('the port sum', run(), info.portSum);
+      return run;
+    }
+    case 'walk-hand': {
+      check('the port sum', handWalk(dv, baseLo, baseHi, rootOffset), info.portSum);
+      return () => handWalk(dv, baseLo, baseHi, rootOffset);
+    }
+    case 'walk-bigint': {
+      check('the port sum', handWalkBigInt(dv, base, rootOffset), info.portSum);
+      return () => handWalkBigInt(dv, base, rootOffset);
+    }
+    case 'walk-restructure': {
+      check('the port sum', restructureWalk(bytes, base, rootOffset), info.portSum);
+      return () => restructureWalk(bytes, base, rootOffset);
+    }
+    case 'walk-buffer-layout': {
+      check('the port sum', bufferLayoutWalk(bytes, base, rootOffset), info.portSum);
+      return () => bufferLayoutWalk(bytes, base, rootOffset);
+    }
+    case 'status-zero-copy': {
+      const writer = new StatusWriter();
+      const run = (): number => writer.complete(image, root, { operation: 'initiate', status: STATUS }).blocks;
+      check('the blocks completed', run(), info.blocks);
+      return run;
+    }
+    case 'status-hand': {
+      check('the blocks completed', handStatusWrite(dv, baseLo, baseHi, rootOffset, STATUS), info.blocks);
+      return () => handStatusWrite(dv, baseLo, baseHi, rootOffset, STATUS);
+    }
+    case 'status-restructure': {
+      check('the blocks completed', restructureStatusWrite(bytes, base, rootOffset, STATUS), info.blocks);
+      return () => restructureStatusWrite(bytes, base, rootOffset, STATUS);
+    }
+    case 'encode-zero-copy':
+    case 'encode-restructure': {
+      const { doc } = syntheticDocument(SIZES[spec.size]);
+      const encode = spec.kind === 'encode-zero-copy' ? () => encodeTree(doc).bytes : () => restructureEncode(doc, base);
+      check('the image', Buffer.from(encode()).equals(loaded), true);
+      return encode;
+    }
+    case 'alloc-floor': {
+      const size = info.bytes;
+      return () => {
+        const b = new Uint8Array(size);
+        for (let i = 0; i < size; i += 4096) b[i] = 1;
+        return b.length;
+      };
+    }
+    case 'decode-json': {
+      return () => decodeTree(image, root, { operation: 'initiate' });
+    }
+    case 'stringify': {
+      const doc = decodeTree(image, root, { operation: 'initiate' });
+      check('diagnostics', doc.diagnostics.length, 0);
+      return () => JSON.stringify(doc).length;
+    }
+    default:
+      throw new Error(`${spec.kind} does not run in node`);
+  }
+}
+
+let sink: unknown;
+
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+/**
+ * Growth of the heap and array buffers over one more run, and the collections during it: the
+ * least of five runs (a run that happens to finish an optimizing compile allocates code once).
+ */
+async function heapDelta(fn: () => unknown): Promise<{ delta: number; gcs: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with --expose-gc');
+  let best = { delta: Number.POSITIVE_INFINITY, gcs: 0 };
+  for (let k = 0; k < 5; k++) {
+    let gcs = 0;
+    const obs = new PerformanceObserver((list) => {
+      gcs += list.getEntries().length;
+    });
+    obs.observe({ entryTypes: ['gc'] });
+    gc();
+    await tick();
+    gcs = 0;
+    const before = process.memoryUsage();
+    sink = fn();
+    const after = process.memoryUsage();
+    await tick();
+    obs.disconnect();
+    const delta = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
+    if (delta < best.delta) best = { delta, gcs };
+  }
+  return best;
+}
+
+/**
+ * Peak resident set of this process: VmHWM, the high-water mark of its own address space. (The
+ * rusage maximum would do elsewhere, but on Linux it survives exec: a child started by a parent
+ * that was once large reports the parent's peak.)
+ */
+function peakRss(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+/** The C walk, run by this process between the JavaScript cases of a round: its own timings. */
+function runNative(spec: CaseSpec, warmup: number, iterations: number): number[] {
+  if (!nativeBinary) return [];
+  const out = execFileSync(nativeBinary, [info.file, info.base, info.root, String(warmup), String(iterations)], { encoding: 'utf8' });
+  const { sum, ms } = JSON.parse(out) as { sum: number; ms: number[] };
+  if (sum !== info.portSum) throw new Error(`${spec.name}: the port sum is ${sum}, expected ${info.portSum}`);
+  return ms;
+}
+
+function timeRound(spec: CaseSpec, fn: () => unknown, warmup: number, iterations: number): number[] {
+  const bench = new Bench({ iterations, warmupIterations: warmup, warmup: warmup > 0, time: 0, warmupTime: 0, throws: true, retainSamples: true });
+  bench.add(spec.name, () => {
+    sink = fn();
+  });
+  bench.runSync();
+  const r = bench.tasks[0]!.result;
+  if (r.state !== 'completed') throw new Error(`${spec.name}: ${r.state}`);
+  return [...(r.latency.samples ?? [])];
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const fns = new Map<CaseSpec, () => unknown>();
+  for (const spec of cases) if (spec.kind !== 'walk-native') fns.set(spec, prepare(spec));
+  const samples = new Map<CaseSpec, number[]>(cases.map((c) => [c, []]));
+  const rounds = group!.rounds;
+  // The C walk is another process: started five times, not every round.
+  const nativeEvery = Math.max(1, Math.ceil(rounds / 5));
+  for (let round = 0; round < rounds; round++) {
+    for (const spec of cases) {
+      const fn = fns.get(spec);
+      if (fn) {
+        const per = Math.max(1, Math.round(spec.iterations / rounds));
+        samples.get(spec)!.push(...timeRound(spec, fn, round === 0 ? spec.warmup : 0, per));
+      } else if (round % nativeEvery === 0) {
+        samples.get(spec)!.push(...runNative(spec, spec.warmup, Math.max(1, Math.round(spec.iterations / Math.ceil(rounds / nativeEvery)))));
+      }
+    }
+  }
+  const results: CaseResult[] = [];
+  for (const spec of cases) {
+    const xs = samples.get(spec)!;
+    if (!xs.length) continue;
+    const r: CaseResult = {
+      name: spec.name,
+      blocks: info.tcpBlocks,
+      medianMs: median(xs),
+      minMs: Math.min(...xs),
+      maxMs: Math.max(...xs),
+      samples: xs.length,
+      warmup: spec.warmup,
+      imageBytes: info.bytes,
+    };
+    const fn = fns.get(spec);
+    if (spec.heap && fn) {
+      const { delta, gcs } = await heapDelta(fn);
+      r.heapDeltaBytes = delta;
+      r.gcDuringHeapRun = gcs;
+    }
+    results.push(r);
+  }
+  const rss = peakRss();
+  for (const r of results) if (!r.name.includes('native')) r.rssBytes = rss;
+  process.stdout.write(`${JSON.stringify(results)}\n`);
+  if (sink === Symbol.for('never')) console.log(sink);
+}
+
+await main();
