@@ -748,23 +748,40 @@ const fieldOffset = (layout: StructLayout, name: string): number => layout.field
 
 /**
  * Writes every structure of the document at its `address` in `image`, in place: block members,
- * state parts, the context cell and IP address bytes that the document gives. No other byte changes.
+ * state parts, the context cell and IP address bytes that the document gives. No other byte changes,
+ * and on an error (an EncodeError naming the place) none does: the image is left as it was.
  */
 export function encodeOnto(doc: EncodeInput, image: MemoryImage, options: EncodeOptions = {}): void {
   if (!image.writable) throw new EncodeError('$', 'this image is read-only (a crash dump or physical image): encode onto a region instead');
   const ctx = contextOf(doc, options);
-  const { abi, block: blockLayout } = ctx;
-  const ptr = abi.pointerSize;
   const loc = new Location();
+  // Every range about to be written, with its old bytes: an error part way through puts them back,
+  // so that the image is either fully encoded or untouched.
+  const undo: { bytes: Uint8Array; old: Uint8Array }[] = [];
   const locate = (address: bigint, size: number, path: string): Location => {
     if (!image.locate(address, size, loc) || loc.gathered) throw new EncodeError(path, `0x${address.toString(16)} (+${size} bytes) ${image.explain(address, size)}`);
+    const bytes = new Uint8Array(loc.view.buffer, loc.view.byteOffset + loc.offset, size);
+    undo.push({ bytes, old: bytes.slice() });
     return loc;
   };
+  try {
+    writeOnto(doc, ctx, locate);
+  } catch (e) {
+    for (let k = undo.length - 1; k >= 0; k--) undo[k]!.bytes.set(undo[k]!.old);
+    throw e;
+  }
+}
+
+function writeOnto(doc: EncodeInput, ctx: Context, locate: (address: bigint, size: number, path: string) => Location): void {
+  const { abi, block: blockLayout } = ctx;
+  const ptr = abi.pointerSize;
   const parseAddr = (v: unknown, path: string): bigint => toInteger(v, { kind: 'pointer', to: 'VOID' }, undefined, ptr, path);
 
   for (const { block, path } of preorder(doc.blocks)) {
     if (block.address === undefined) throw new EncodeError(`${path}.address`, 'encoding onto a capture needs every block\'s address');
     const address = parseAddr(block.address, `${path}.address`);
+    // The bytes say the role (through the context cell); a role given must still be one.
+    if (block.role !== undefined) roleOf(block, path);
     const type = typeOf(block, path);
     const members = blockMembers(block, ctx, path, type, false);
     if (block.Header === undefined) delete members.Header;

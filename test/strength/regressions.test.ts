@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { EncodeError } from '../../src/errors.js';
 import { SegmentImage } from '../../src/codec/image.js';
 import { decodeTree } from '../../src/tree/decode.js';
-import { type EncodeInput, encodeOntoCopy, encodeTree } from '../../src/tree/encode.js';
+import { type EncodeInput, encodeOnto, encodeOntoCopy, encodeTree } from '../../src/tree/encode.js';
 
 const errorOf = (fn: () => unknown): unknown => {
   try {
@@ -75,5 +75,38 @@ describe('documents the encoder refused with a TypeError or a SyntaxError, or ac
     expect(enc.base + BigInt(enc.bytes.length)).toBe(1n << 64n);
     const x86 = encodeTree({ abi: 'x86', base: '0xffffffb4', blocks: [{ role: 'placeholder' }] });
     expect(x86.base + BigInt(x86.bytes.length)).toBe(1n << 32n);
+  });
+});
+
+describe('encodeOnto straight onto an image', () => {
+  // It used to write block by block: an error at the second block left the first one rewritten.
+  const enc = encodeTree({ blocks: [{ role: 'placeholder' }, { role: 'placeholder' }] });
+  const decoded = (): EncodeInput => JSON.parse(JSON.stringify(decodeTree(SegmentImage.region(enc.bytes, enc.base), enc.root))) as EncodeInput;
+
+  it('is all or nothing: an error at a later block leaves the earlier blocks\' bytes as they were', () => {
+    const doc = decoded();
+    doc.blocks[0]!.Status = 'NDIS_STATUS_FAILURE';
+    doc.blocks[1]!.address = '0x10'; // outside the image
+    const bytes = enc.bytes.slice();
+    const e = errorOf(() => encodeOnto(doc, SegmentImage.region(bytes, enc.base)));
+    expect(e).toBeInstanceOf(EncodeError);
+    expect((e as EncodeError).path).toBe('blocks[1]');
+    expect(Buffer.from(bytes).equals(Buffer.from(enc.bytes))).toBe(true);
+    // Without the bad block the same edit lands, and only in the first block's Status.
+    doc.blocks.pop();
+    encodeOnto(doc, SegmentImage.region(bytes, enc.base));
+    const changed = [...bytes.keys()].filter((i) => bytes[i] !== enc.bytes[i]);
+    expect(changed.length).toBeGreaterThan(0);
+    expect(decodeTree(SegmentImage.region(bytes, enc.base), enc.root).blocks[0]!.Status.name).toBe('NDIS_STATUS_FAILURE');
+  });
+
+  it('refuses a role that is none of the three, as encodeTree does', () => {
+    const doc = decoded();
+    doc.blocks[1]!.role = 'owner' as never;
+    const bytes = enc.bytes.slice();
+    const e = errorOf(() => encodeOnto(doc, SegmentImage.region(bytes, enc.base)));
+    expect(e).toBeInstanceOf(EncodeError);
+    expect((e as EncodeError).path).toBe('blocks[1].role');
+    expect(Buffer.from(bytes).equals(Buffer.from(enc.bytes))).toBe(true);
   });
 });
