@@ -4,6 +4,8 @@ import { EncodeError } from '../errors.js';
 export function formatIp(bytes: Uint8Array): string {
   if (bytes.length === 4) return Array.from(bytes).join('.');
   const words = Array.from({ length: 8 }, (_, i) => (bytes[i * 2]! << 8) | bytes[i * 2 + 1]!);
+  // RFC 5952 section 5: an IPv4-mapped address (::ffff:0:0/96) ends in dotted decimal.
+  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) return `::ffff:${Array.from(bytes.subarray(12)).join('.')}`;
   // RFC 5952: compress the longest run (2 or more) of zero words, the first one on a tie.
   let best = -1;
   let bestLen = 1;
@@ -32,10 +34,18 @@ export function parseIp(text: string, bytes: 4 | 16, path: string): Uint8Array {
     if (!parts || parts.some((p) => p > 255)) throw new EncodeError(path, `'${text}' is not an IPv4 address`);
     return Uint8Array.from(parts);
   }
-  const halves = text.split('::');
   const bad = (): never => {
     throw new EncodeError(path, `'${text}' is not an IPv6 address`);
   };
+  // A dotted-decimal IPv4 address may stand for the last two words (RFC 4291 2.2, form 3).
+  const dotted = /^(.*:)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(text);
+  let v6 = text;
+  if (dotted) {
+    const q = dotted[2]!.split('.').map(Number);
+    if (q.some((p) => p > 255)) bad();
+    v6 = `${dotted[1]}${((q[0]! << 8) | q[1]!).toString(16)}:${((q[2]! << 8) | q[3]!).toString(16)}`;
+  }
+  const halves = v6.split('::');
   if (halves.length > 2) bad();
   const parse = (s: string): number[] => (s === '' ? [] : s.split(':').map((w) => (/^[0-9a-f]{1,4}$/i.test(w) ? Number.parseInt(w, 16) : bad())));
   const head = parse(halves[0]!);

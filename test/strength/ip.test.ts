@@ -25,6 +25,14 @@ describe('formatIp', () => {
     expect(formatIp(v6(1, 2, 3, 4, 5, 6, 0, 0))).toBe('1:2:3:4:5:6::');
     expect(formatIp(v6(0xabcd, 0xef, 1, 2, 3, 4, 5, 6))).toBe('abcd:ef:1:2:3:4:5:6');
   });
+
+  it('writes an IPv4-mapped address with its IPv4 part dotted (RFC 5952 section 5), and only that one', () => {
+    expect(formatIp(v6(0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201))).toBe('::ffff:192.0.2.1');
+    expect(formatIp(v6(0, 0, 0, 0, 0, 0xffff, 0, 0))).toBe('::ffff:0.0.0.0');
+    expect(formatIp(v6(0, 0, 0, 0, 0, 0xfffe, 0xc000, 0x0201))).toBe('::fffe:c000:201');
+    expect(formatIp(v6(0, 0, 0, 0, 1, 0xffff, 0xc000, 0x0201))).toBe('::1:ffff:c000:201');
+    expect(formatIp(v6(0, 0, 0, 0, 0, 0, 0xc000, 0x0201))).toBe('::c000:201');
+  });
 });
 
 describe('parseIp', () => {
@@ -37,6 +45,17 @@ describe('parseIp', () => {
     expect(parseIp('1:2:3:4:5:6:7:8', 16, 'p')).toEqual(v6(1, 2, 3, 4, 5, 6, 7, 8));
     expect(parseIp('1::2:3:4:5:6:7', 16, 'p')).toEqual(v6(1, 0, 2, 3, 4, 5, 6, 7));
     expect(parseIp('FE80::0001', 16, 'p')).toEqual(v6(0xfe80, 0, 0, 0, 0, 0, 0, 1));
+    // The last two words in dotted decimal, mapped or not.
+    expect(parseIp('::ffff:192.0.2.1', 16, 'p')).toEqual(v6(0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201));
+    expect(parseIp('::192.0.2.1', 16, 'p')).toEqual(v6(0, 0, 0, 0, 0, 0, 0xc000, 0x0201));
+    expect(parseIp('1:2:3:4:5:6:7.8.9.10', 16, 'p')).toEqual(v6(1, 2, 3, 4, 5, 6, 0x0708, 0x090a));
+  });
+
+  it('reads back every IPv4-mapped address it writes', () => {
+    for (const q of [[0, 0, 0, 0], [192, 0, 2, 1], [255, 255, 255, 255], [10, 0, 0, 255]]) {
+      const bytes = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...q]);
+      expect(parseIp(formatIp(bytes), 16, 'p')).toEqual(bytes);
+    }
   });
 
   const bad: [string, 4 | 16][] = [
@@ -58,6 +77,10 @@ describe('parseIp', () => {
     ['1::x2', 16],
     ['1:2:3:4:5:6:7:', 16],
     ['1.2.3.4', 16],
+    ['::ffff:192.0.2.256', 16],
+    ['::ffff:192.0.2', 16],
+    ['1:2:3:4:5:6:7:1.2.3.4', 16],
+    [':1.2.3.4', 16],
   ];
   for (const [text, bytes] of bad) {
     it(`refuses '${text}' as an IPv${bytes === 4 ? 4 : 6} address, naming the path`, () => {
