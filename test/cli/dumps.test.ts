@@ -96,6 +96,26 @@ describe('decode, validate and hexdump on dumps and physical images', () => {
     });
   }
 
+  it('hexdump widens its offset column past 16 MiB, so the rows stay aligned', async () => {
+    // The sample tree 17 MiB into a capture: its file offsets have 7 hex digits.
+    const sample = readFileSync('fixtures/sample-x64.bin');
+    const skip = 17 << 20;
+    const bytes = new Uint8Array(skip + sample.length);
+    bytes.set(sample, skip);
+    const file = join(DIR, 'wide.bin');
+    writeFileSync(file, bytes);
+    const root = 0xffffc70a12340000n;
+    const r = await run(['hexdump', file, '--base', hex(root - BigInt(skip)), '--root', hex(root), '--operation', 'initiate']);
+    expect(r.code).toBe(0);
+    const rows = r.out.split('\n').filter((l) => l.startsWith('0x'));
+    expect(rows.length).toBeGreaterThan(10);
+    const offsets = rows.flatMap((l) => /^0x[0-9a-f]{16} \+([0-9a-f]+) /.exec(l)?.[1] ?? []);
+    expect(offsets[0]).toBe(skip.toString(16));
+    expect(new Set(offsets.map((o) => o.length))).toEqual(new Set([7]));
+    // Every row's bytes start in the same column.
+    expect(new Set(rows.map((l) => l.search(/  [0-9a-f]{2} /))).size).toBe(1);
+  });
+
   it('a missing page: validate names its address, member and path, and goes on (exit 1)', async () => {
     const large = placeTree('large-x64');
     const page = (large.root & ~0xfffn) + 0x9000n;

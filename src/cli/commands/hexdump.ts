@@ -33,18 +33,24 @@ function hexdump({ doc, image }: Decoded, io: Io): number {
   const loc = new Location();
   const lines: string[] = [];
   let cursor: bigint | undefined;
-  for (const r of annotateTree(doc, abi)) {
+  const records = annotateTree(doc, abi);
+  // The offset column is as wide as the largest offset shown (at least six digits), so that the
+  // rows stay aligned in files past 16 MiB (crash dumps).
+  let widest = 0;
+  for (const r of records) if (image.locate(r.address, r.size, loc) && loc.imageOffset > widest) widest = loc.imageOffset;
+  const digits = Math.max(6, widest.toString(16).length);
+  for (const r of records) {
     if (cursor !== undefined && r.address > cursor) lines.push(p.dim(`${' '.repeat(18)} … ${r.address - cursor} bytes not part of the tree`));
     const bytes: number[] = [];
     const readable = image.locate(r.address, r.size, loc);
     for (let i = 0; i < r.size && readable; i++) bytes.push(loc.view.getUint8(loc.offset + i));
-    const offset = readable && loc.imageOffset >= 0 ? `+${loc.imageOffset.toString(16).padStart(6, '0')}` : ' '.repeat(7);
+    const offset = readable && loc.imageOffset >= 0 ? `+${loc.imageOffset.toString(16).padStart(digits, '0')}` : ' '.repeat(digits + 1);
     for (let row = 0; row < Math.max(1, Math.ceil(r.size / 16)); row++) {
       const chunk = bytes.slice(row * 16, row * 16 + 16).map(hex2).join(' ');
       const label = row === 0 ? `${r.path} ${r.label}` : '';
       const addr = `0x${(r.address + BigInt(row * 16)).toString(16).padStart(abi.pointerSize * 2, '0')}`;
       const shown = readable ? chunk : p.red('(not in the image)');
-      lines.push(`${p.cyan(addr)} ${p.dim(row === 0 ? offset : ' '.repeat(7))}  ${(r.padding ? p.dim(shown) : shown).padEnd(readable ? 47 : 0)}  ${r.padding ? p.dim(label) : label}`);
+      lines.push(`${p.cyan(addr)} ${p.dim(row === 0 ? offset : ' '.repeat(digits + 1))}  ${(r.padding ? p.dim(shown) : shown).padEnd(readable ? 47 : 0)}  ${r.padding ? p.dim(label) : label}`);
     }
     const end = r.address + BigInt(r.size);
     cursor = cursor === undefined || end > cursor ? end : cursor;
