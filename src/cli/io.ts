@@ -1,5 +1,5 @@
 /** What every command shares: argument parsing helpers, exit codes, atomic output. */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { OffloadError, UsageError } from '../errors.js';
 
@@ -60,6 +60,20 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   }
 }
 
+/**
+ * readFileSync, with the file named in its error: a failed read (EIO on a bad disk, a special file)
+ * reports no path of its own, and the user must be told which argument was at fault.
+ */
+export function readFileNamed(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const sys = e as NodeJS.ErrnoException;
+    if (sys && typeof sys.code === 'string' && sys.path === undefined) sys.path = path;
+    throw e;
+  }
+}
+
 /** One line for the user: the typed error's message, or the system's for I/O failures. */
 export function describeError(e: unknown): { message: string; exit: number } {
   if (e instanceof UsageError) return { message: e.message, exit: EXIT.USAGE };
@@ -67,7 +81,7 @@ export function describeError(e: unknown): { message: string; exit: number } {
   const sys = e as NodeJS.ErrnoException;
   if (sys && typeof sys.code === 'string' && typeof sys.syscall === 'string') {
     const what = sys.path ? `${sys.path}: ` : '';
-    const reason = { ENOENT: 'no such file or folder', EACCES: 'permission denied', EISDIR: 'is a folder' }[sys.code];
+    const reason = { ENOENT: 'no such file or folder', EACCES: 'permission denied', EISDIR: 'is a folder', EIO: 'cannot be read (i/o error)' }[sys.code];
     return { message: `${what}${reason ?? sys.message}`, exit: EXIT.IO };
   }
   return { message: `internal error: ${(e as Error)?.message ?? String(e)}`, exit: 70 };

@@ -4,14 +4,14 @@
  * physical memory image read through the page tables at --dtb. Sources that hold a file open are
  * closed by `close()`; commands call it when they are done, error or not.
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { type CrashDump, openDump } from '../codec/dump.js';
 import { type MemoryImage, type Segment, SegmentImage } from '../codec/image.js';
 import { PagedImage } from '../codec/paged.js';
 import { openPhysicalImage } from '../codec/physical.js';
 import { DecodeError, DumpError, UsageError } from '../errors.js';
 import { type Abi, abiByName } from '../layout/abi.js';
-import { type Io, parseAddress } from './io.js';
+import { type Io, parseAddress, readFileNamed } from './io.js';
 
 export const SOURCE_OPTIONS = {
   base: { type: 'string' },
@@ -50,7 +50,7 @@ export interface Source {
 }
 
 export function readRegion(path: string, base: bigint): Segment {
-  const bytes = readFileSync(path);
+  const bytes = readFileNamed(path);
   if (bytes.length === 0) throw new DecodeError(0, `${path}: the file is empty`);
   return { base, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), name: path };
 }

@@ -88,6 +88,10 @@ describe('the command line on bad input: documented exit code, one line naming t
     { name: 'missing file', argv: ['decode', join(dir, 'nope.bin'), '--base', BASE], exit: 4, says: /nope\.bin: no such file/ },
     { name: 'a folder as the file', argv: ['decode', dir, '--base', BASE], exit: 4, says: /is a folder|EISDIR/ },
     { name: 'empty file', argv: ['decode', empty, '--base', BASE], exit: 3, says: /empty\.bin: the file is empty/ },
+    // Unreadable: the tests run as root, whom permissions do not stop; /proc/self/mem fails its first read (EIO).
+    { name: 'unreadable file', argv: ['decode', '/proc/self/mem', '--base', BASE], exit: 4, says: /^ndis-offload: \/proc\/self\/mem: cannot be read \(i\/o error\)$/m },
+    { name: 'unreadable file to complete', argv: ['complete', '/proc/self/mem', '--base', BASE, '--operation', 'initiate', '-o', join(dir, 'u.bin')], exit: 4, says: /\/proc\/self\/mem: cannot be read/, output: join(dir, 'u.bin') },
+    { name: 'unreadable capture to encode onto', argv: ['encode', 'fixtures/sample-x64.json', '--onto', '/proc/self/mem', '--base', BASE, '-o', join(dir, 'o.bin')], exit: 4, says: /\/proc\/self\/mem: cannot be read/, output: join(dir, 'o.bin') },
     { name: 'non-hex base', argv: ['decode', SAMPLE, '--base', 'kernel'], exit: 2, says: /--base: 'kernel' is not a hexadecimal address/ },
     { name: 'base over 64 bits', argv: ['decode', SAMPLE, '--base', '0x1ffffc70a12340000'], exit: 2, says: /--base/ },
     { name: 'missing base', argv: ['decode', SAMPLE], exit: 2, says: /--base HEX is required/ },

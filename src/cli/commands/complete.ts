@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SegmentImage } from '../../codec/image.js';
 import { abiByName } from '../../layout/abi.js';
 import { NDIS_STATUS_VALUES, type NdisStatusName } from '../../layout/constants.js';
 import { StatusWriter, type StatusValue } from '../../tree/status-writer.js';
 import { DecodeError, UsageError } from '../../errors.js';
-import { EXIT, type Io, parseAddress, writeFileAtomic } from '../io.js';
+import { EXIT, type Io, parseAddress, readFileNamed, writeFileAtomic } from '../io.js';
 import { refuseCapture } from '../source.js';
 import { parseOperation } from './decode.js';
 
@@ -70,7 +69,7 @@ export function runComplete(argv: string[], io: Io): number {
     if (eq <= 0) throw new UsageError(`--fail: '${f}' is not ADDRESS=NAME`);
     statusByAddress.set(parseAddress(f.slice(0, eq), '--fail'), parseStatusArg(f.slice(eq + 1), '--fail'));
   }
-  const file = readFileSync(positionals[0]!);
+  const file = readFileNamed(positionals[0]!);
   if (file.length === 0) throw new DecodeError(0, `${positionals[0]}: the file is empty`);
   const bytes = new Uint8Array(file.buffer, file.byteOffset, file.length);
   const summary = new StatusWriter().complete(SegmentImage.region(bytes, base), root, {

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { abiByName } from '../../layout/abi.js';
 import { encodeOntoCopy, encodeTree, type EncodeInput } from '../../tree/encode.js';
 import { DecodeError, UsageError } from '../../errors.js';
-import { EXIT, type Io, parseAddress, writeFileAtomic } from '../io.js';
+import { EXIT, type Io, parseAddress, readFileNamed, writeFileAtomic } from '../io.js';
 import { refuseCapture } from '../source.js';
 import { parseNdis } from './layout.js';
 
@@ -48,7 +47,7 @@ export function runEncode(argv: string[], io: Io): number {
   refuseCapture('encode --onto', values.onto, values.physical);
   if (positionals.length !== 1) throw new UsageError(`expected one TREE.json, got ${positionals.length}`);
   if (!values.out) throw new UsageError('-o OUT is required');
-  const text = readFileSync(positionals[0]!, 'utf8');
+  const text = readFileNamed(positionals[0]!).toString('utf8');
   let doc: EncodeInput;
   try {
     doc = JSON.parse(text) as EncodeInput;
@@ -62,7 +61,7 @@ export function runEncode(argv: string[], io: Io): number {
   };
   if (values.onto) {
     if (values.base === undefined) throw new UsageError('--onto needs --base HEX: the address of the capture\'s first byte');
-    const capture = readFileSync(values.onto);
+    const capture = readFileNamed(values.onto);
     const out = encodeOntoCopy(doc, new Uint8Array(capture.buffer, capture.byteOffset, capture.length), parseAddress(values.base, '--base'), options);
     writeFileAtomic(values.out, out);
     io.err(`wrote ${values.out}: ${out.length} bytes (${values.onto} with the document's structures written over it)\n`);
