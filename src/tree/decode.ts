@@ -225,8 +225,8 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
 
     // ---- state ---- (none for a type without parts, e.g. TcpOffloadResourceState: `state: {}` would not encode back)
     if (hasState && type && type.layer && type.parts.length) {
-      const state = decodeState(type, stateAddress, path);
-      if (state) block.state = state;
+      // The parts captured, in order; none when the first is cut off (STATE_TRUNCATED says where).
+      block.state = decodeState(type, stateAddress, path);
     }
     block.dependents = dependents;
 
@@ -246,7 +246,7 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
   }
   return doc;
 
-  function decodeState(type: NonNullable<ReturnType<typeof stateType>>, address: bigint, path: string): Record<string, Record<string, unknown>> | undefined {
+  function decodeState(type: NonNullable<ReturnType<typeof stateType>>, address: bigint, path: string): Record<string, Record<string, unknown>> {
     const parts = partsOf(type, abi, ndis);
     const state: Record<string, Record<string, unknown>> = {};
     for (const part of parts) {
