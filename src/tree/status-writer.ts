@@ -119,7 +119,19 @@ function copyInto<T extends Int32Array | Float64Array | Uint8Array>(to: T, from:
  * (recording role, layer and parent per block), decides bottom-up with the callbacks, checks
  * every status and only then writes.
  */
+/**
+ * How a completion ran (StatusWriter.lastPass), for tests and for anyone timing the writer:
+ * - `immediate`: one walk of a region or segment image whose blocks lie in address order, each
+ *   Status written as it is decided, the old words kept to undo on a late error;
+ * - `walk-then-write`: one walk, then the writes (a paged image, or blocks out of address order);
+ * - `decided`: the blocks recorded, decided bottom-up (decide, statusByAddress, or a status the
+ *   operation may refuse) and checked before the first write.
+ */
+export type CompletionPass = 'immediate' | 'walk-then-write' | 'decided';
+
 export class StatusWriter {
+  /** How the last call to complete() ran (undefined before the first, or when it threw before walking). */
+  lastPass: CompletionPass | undefined;
   private cap = 0;
   private fullCap = 0;
   private seg = new Int32Array(0);
@@ -191,6 +203,7 @@ export class StatusWriter {
     const defaultStatus = toStatus(options.status ?? 'NDIS_STATUS_SUCCESS');
     const w = this.walkerFor(abi, maxBlocks);
     this.views.length = 0;
+    this.lastPass = undefined;
 
     // Decisions by address, resolved once to block keys so the walk compares numbers, not BigInts.
     const byKey = new Map<number, number>();
@@ -214,17 +227,20 @@ export class StatusWriter {
         w.reset(image, root);
         w.checkVisits = true;
         n = this.walkFast(w, initiate, defaultStatus, true);
+        if (n >= 0) this.lastPass = 'immediate';
       }
       if (n < 0) {
         this.views.length = 0;
         w.reset(image, root);
         n = this.run(() => this.walkFast(w, initiate, defaultStatus, false), w);
         this.write(n, w.offsets.status);
+        this.lastPass = 'walk-then-write';
       }
       return this.fastSummary(n, initiate, defaultStatus);
     }
     w.reset(image, root);
     const n = this.run(() => this.walkFull(w), w);
+    this.lastPass = 'decided';
 
     // ---- decide bottom-up (reverse pre-order visits every dependent before its owner) ----
     this.okCount.fill(0, 0, n);

@@ -124,3 +124,78 @@ describe('StatusWriter agrees with the writer it replaced', () => {
     );
   });
 });
+
+describe('which pass a completion takes (StatusWriter.lastPass)', () => {
+  // Two neighbors, each with a linker path over a new TCP block and a placeholder: 8 blocks.
+  const tree = {
+    blocks: [0, 1].map(() => ({
+      role: 'linker' as const,
+      type: 'NeighborOffloadState',
+      '*MiniportOffloadContext': '0x1000',
+      dependents: [{ role: 'linker' as const, type: 'Ip4OffloadState', '*MiniportOffloadContext': '0x1000', dependents: [{ role: 'new-offload' as const, type: 'TcpOffloadState' }, { role: 'placeholder' as const }] }],
+    })),
+  };
+  const enc = encodeTree(tree);
+  const block = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', X64);
+  const second = enc.bytes.length / 2; // the second neighbor's subtree is laid out like the first, after it
+  const run = (image: SegmentImage, options: Partial<CompleteOptions> = {}) => {
+    const writer = new StatusWriter();
+    const summary = writer.complete(image, enc.root, { operation: 'initiate', ...options });
+    return { pass: writer.lastPass, summary };
+  };
+  const reference = (bytes: Uint8Array, options: Partial<CompleteOptions> = {}) => new ReferenceStatusWriter().complete(SegmentImage.region(bytes, enc.base), enc.root, { operation: 'initiate', ...options });
+
+  it('immediate on a region laid out in address order, and what it writes is the reference writer\'s', () => {
+    const bytes = enc.bytes.slice();
+    const r = run(SegmentImage.region(bytes, enc.base));
+    expect(r.pass).toBe('immediate');
+    const expected = enc.bytes.slice();
+    expect(r.summary).toEqual(reference(expected));
+    expect(Buffer.from(bytes).equals(Buffer.from(expected))).toBe(true);
+  });
+
+  it('walk-then-write when the blocks are not in address order, with the same bytes', () => {
+    expect(Number.isInteger(second) && second % block.align === 0).toBe(true);
+    const next = block.fields.find((f) => f.name === 'NextBlock')!.offset;
+    const bytes = enc.bytes.slice();
+    const dv = new DataView(bytes.buffer);
+    // Start at the second neighbor and go on from it to the first: the walk goes back in memory.
+    dv.setBigUint64(next, 0n, true);
+    dv.setBigUint64(second + next, enc.base, true);
+    const expected = bytes.slice();
+    const root = enc.base + BigInt(second);
+    const writer = new StatusWriter();
+    const summary = writer.complete(SegmentImage.region(bytes, enc.base), root, { operation: 'initiate' });
+    expect(writer.lastPass).toBe('walk-then-write');
+    expect(summary.blocks).toBe(8);
+    expect(summary).toEqual(new ReferenceStatusWriter().complete(SegmentImage.region(expected, enc.base), root, { operation: 'initiate' }));
+    expect(Buffer.from(bytes).equals(Buffer.from(expected))).toBe(true);
+  });
+
+  it('walk-then-write when a context cell lies before its block', () => {
+    const bytes = enc.bytes.slice();
+    const dv = new DataView(bytes.buffer);
+    const context = block.fields.find((f) => f.name === 'MiniportOffloadContext')!.offset;
+    // The second neighbor's context pointer sent back to the first neighbor's cell (same value: a linker).
+    dv.setBigUint64(second + context, dv.getBigUint64(context, true), true);
+    const expected = bytes.slice();
+    const r = run(SegmentImage.region(bytes, enc.base));
+    expect(r.pass).toBe('walk-then-write');
+    expect(r.summary).toEqual(reference(expected));
+    expect(Buffer.from(bytes).equals(Buffer.from(expected))).toBe(true);
+  });
+
+  it('decided with a decide callback, statusByAddress, or a status the operation may refuse', () => {
+    expect(run(SegmentImage.region(enc.bytes.slice(), enc.base), { decide: () => undefined }).pass).toBe('decided');
+    expect(run(SegmentImage.region(enc.bytes.slice(), enc.base), { statusByAddress: new Map([[enc.root, 'NDIS_STATUS_SUCCESS']]) }).pass).toBe('decided');
+    const w = new StatusWriter();
+    expect(() => w.complete(SegmentImage.region(enc.bytes.slice(), enc.base), enc.root, { operation: 'initiate', status: 'NDIS_STATUS_PENDING' })).toThrow();
+    expect(w.lastPass).toBe('decided');
+  });
+
+  it('undefined when nothing was walked', () => {
+    const w = new StatusWriter();
+    expect(() => w.complete(SegmentImage.region(enc.bytes.slice(), enc.base), enc.base + 0x100000n, { operation: 'initiate' })).toThrow();
+    expect(w.lastPass).toBeUndefined();
+  });
+});
