@@ -14,6 +14,7 @@ import {
   Location,
   SegmentImage,
   TreeWalker,
+  VisitedBlocks,
   WalkError,
   X64,
   decodeTree,
@@ -238,5 +239,67 @@ describe('exact mode on a region', () => {
     expect(w.layer).toBe(-1);
     expect(w.reset(image, root, 3).next()).toBe(false);
     expect(w.reset(image, root, -1).next()).toBe(false);
+  });
+});
+
+describe('VisitedBlocks, the exact mode\'s set of positions', () => {
+  it('adds each position once: slot-aligned ones in a segment\'s bitmap, the rest by address', () => {
+    const v = new VisitedBlocks(8);
+    // In segment 0 (a 4 KiB view): aligned positions go to its bitmap.
+    expect(v.add(0, 0, 4096, 0x1000, 0)).toBe(true);
+    expect(v.add(0, 0, 4096, 0x1000, 0)).toBe(false);
+    expect(v.add(0, 4088, 4096, 0x1ff8, 0)).toBe(true); // the last slot
+    expect(v.add(0, 4088, 4096, 0x1ff8, 0)).toBe(false);
+    expect(v.hasAligned(0, 0)).toBe(true);
+    expect(v.hasAligned(0, 4088)).toBe(true);
+    expect(v.hasAligned(0, 8)).toBe(false);
+    expect(v.hasAligned(0, 4)).toBe(false); // not aligned: never in a bitmap
+    expect(v.hasAligned(0, -8)).toBe(false);
+    expect(v.hasAligned(1, 0)).toBe(false); // no bitmap for segment 1 yet
+    expect(v.hasAligned(0, 4096 * 64)).toBe(false); // past the bitmap
+    // The same offset in another segment is another position.
+    expect(v.add(1, 0, 64, 0x9000, 0)).toBe(true);
+    expect(v.hasAligned(1, 0)).toBe(true);
+    // Misaligned, or outside any segment: by address (lo, hi), including the high half.
+    expect(v.add(0, 4, 4096, 0x1004, 0)).toBe(true);
+    expect(v.add(0, 4, 4096, 0x1004, 0)).toBe(false);
+    expect(v.hasAligned(0, 4)).toBe(false);
+    expect(v.add(-1, 0, 0, 0x1004, 1)).toBe(true); // another high half: another address
+    expect(v.add(-1, 0, 0, 0x1004, 1)).toBe(false);
+    expect(v.add(-1, 0, 0, 0xffffffff, 0xffffffff)).toBe(true);
+    expect(v.add(-1, 0, 0, 0xffffffff, 0xffffffff)).toBe(false);
+    // An offset past the bitmap of the view length given: by address too.
+    expect(v.add(0, 8192, 4096, 0x3000, 0)).toBe(true);
+    expect(v.add(0, 8192, 4096, 0x3000, 0)).toBe(false);
+    expect(v.hasAligned(0, 8192)).toBe(false);
+  });
+
+  it('grows a segment\'s bitmap for a longer view, keeping what it held', () => {
+    const v = new VisitedBlocks(8);
+    const small = v.bitmapOf(0, 256); // 32 slots: one word
+    expect(small.length).toBe(1);
+    expect(v.add(0, 248, 256, 0, 0)).toBe(true);
+    const big = v.bitmapOf(0, 8 * 32 * 3 + 8); // 97 slots: four words
+    expect(big.length).toBe(4);
+    expect(v.hasAligned(0, 248)).toBe(true);
+    expect(v.add(0, 248, 8 * 32 * 4, 0, 0)).toBe(false);
+    expect(v.add(0, 8 * 96, 8 * 32 * 4, 0, 0)).toBe(true);
+    expect(v.bitmapOf(0, 64)).toBe(big); // never shrinks
+  });
+
+  it('holds thousands of addresses through rehashing, forgets them on clear(), drops them on forget()', () => {
+    const v = new VisitedBlocks(8);
+    const n = 5000;
+    for (let i = 0; i < n; i++) expect(v.add(-1, 0, 0, i * 152 + 4, i >>> 3)).toBe(true);
+    for (let i = 0; i < n; i++) expect(v.add(-1, 0, 0, i * 152 + 4, i >>> 3)).toBe(false);
+    expect(v.add(0, 16, 4096, 0, 0)).toBe(true);
+    v.clear();
+    for (let i = 0; i < n; i += 7) expect(v.add(-1, 0, 0, i * 152 + 4, i >>> 3)).toBe(true);
+    expect(v.hasAligned(0, 16)).toBe(false);
+    expect(v.add(0, 16, 4096, 0, 0)).toBe(true);
+    v.forget();
+    expect(v.hasAligned(0, 16)).toBe(false);
+    expect(v.add(-1, 0, 0, 4, 0)).toBe(true);
+    expect(v.add(0, 16, 4096, 0, 0)).toBe(true);
   });
 });
