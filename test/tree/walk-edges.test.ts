@@ -303,3 +303,18 @@ describe('VisitedBlocks, the exact mode\'s set of positions', () => {
     expect(v.add(0, 16, 4096, 0, 0)).toBe(true);
   });
 });
+
+describe('a walker\'s state outside a walk', () => {
+  it('before the first next() and after the last: no current block', () => {
+    for (const w of [new TreeWalker(), new ExactTreeWalker()]) {
+      expect([w.layer, w.segment, w.gathered, w.blocks, w.index]).toEqual([-1, -1, false, 0, -1]);
+      const bytes = new Uint8Array(readFileSync('fixtures/sample-x64.bin'));
+      w.reset(SegmentImage.region(bytes, 0xffffc70a12340000n), 0xffffc70a12340000n);
+      expect([w.layer, w.blocks]).toEqual([-1, 0]);
+      while (w.next());
+      expect([w.layer, w.blocks, w.index]).toEqual([-1, 10, 9]);
+      expect(w.next()).toBe(false);
+      expect(w.layer).toBe(-1);
+    }
+  });
+});
