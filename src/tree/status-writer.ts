@@ -289,7 +289,7 @@ export class StatusWriter {
       if (e instanceof WalkError) {
         throw new CompletionError(e.address, e.reason === 'revisit' ? 'reached twice (a cycle or a shared block)' : `more than ${w.maxBlocks} blocks`);
       }
-      if (e instanceof AddressError) throw new AddressError(e.address, e.size, w.missLayer === 0 ? 'root' : `the tree (block ${w.blocks})`);
+      if (e instanceof AddressError) throw new AddressError(e.address, e.size, w.blocks === 0 ? 'root' : `the tree (block ${w.blocks})`);
       throw e;
     }
   }

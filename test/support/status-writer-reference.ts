@@ -132,7 +132,7 @@ export class ReferenceStatusWriter {
       const hi = this.stack[--sp]!;
       const lo = this.stack[--sp]!;
       if (!image.locateHalves(lo, hi, size, loc)) {
-        throw new AddressError(joinHalves(lo, hi), size, parent < 0 ? 'root' : `the tree (block ${n})`);
+        throw new AddressError(joinHalves(lo, hi), size, n === 0 ? 'root' : `the tree (block ${n})`);
       }
       if (loc.gathered) throw new CompletionError(joinHalves(lo, hi), 'the block straddles pages of a paged image');
       const key = loc.segment * 2 ** 40 + loc.offset;
