@@ -22,6 +22,7 @@ import { layoutOf } from '../layout/registry.js';
 import { type BlockJson, type Diagnostic, FORMAT, type Role, type Severity, type TreeDocument, hexPtr } from './document.js';
 import { formatIp } from './ip.js';
 import { classify } from './roles.js';
+import { blockOffsets } from './walk.js';
 import { expectedLengths, stateCarried, stateParts } from './state.js';
 
 export interface DecodeOptions {
@@ -58,10 +59,7 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
   const ptr = abi.pointerSize;
   const blockLayout = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', abi, ndis);
   const headerLayout = layoutOf('OFFLOAD_STATE_HEADER', abi, ndis);
-  const fieldOffset = (name: string): number => blockLayout.fields.find((f) => f.name === name)!.offset;
-  const OFF_NEXT = fieldOffset('NextBlock');
-  const OFF_DEP = fieldOffset('DependentBlockList');
-  const OFF_CTX = fieldOffset('MiniportOffloadContext');
+  const { next: OFF_NEXT, dependent: OFF_DEP, context: OFF_CTX } = blockOffsets(abi);
   const reader = blockReader(blockLayout);
 
   const diagnostics: Diagnostic[] = [];

@@ -20,6 +20,7 @@ import { layoutOf } from '../layout/registry.js';
 import { FORMAT, ROLES, type Role } from './document.js';
 import { parseIp } from './ip.js';
 import { stateParts, stateSize } from './state.js';
+import { blockOffsets } from './walk.js';
 
 /** A document to encode: what decode produces, or a hand-written subset of it. */
 export interface EncodeInput {
@@ -466,14 +467,16 @@ function compiledBlock(ctx: Context): BlockFields {
   const layout = ctx.block;
   let b = blockFieldsCache.get(layout);
   if (!b) {
+    // The block list is laid out alike in both NDIS revisions: the walker's offsets serve.
+    const { next, dependent, context, status, header: headerAt, size } = blockOffsets(ctx.abi);
     const header = layout.fields.find((f) => f.name === 'Header')!;
     b = {
-      next: fieldOffset(layout, 'NextBlock'),
-      dependent: fieldOffset(layout, 'DependentBlockList'),
-      context: fieldOffset(layout, 'MiniportOffloadContext'),
-      status: fieldOffset(layout, 'Status'),
-      header: header.offset,
-      size: layout.size,
+      next,
+      dependent,
+      context,
+      status,
+      header: headerAt,
+      size,
       headerType: header.fields!.find((f) => f.name === 'Type')!.offset,
       headerSize: header.fields!.find((f) => f.name === 'Size')!.offset,
     };
@@ -743,8 +746,6 @@ function put(op: Op, dv: DataView, base: number, v: unknown, ptrSize: number): b
       return false;
   }
 }
-
-const fieldOffset = (layout: StructLayout, name: string): number => layout.fields.find((f) => f.name === name)!.offset;
 
 /**
  * Writes every structure of the document at its `address` in `image`, in place: block members,
