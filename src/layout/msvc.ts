@@ -68,8 +68,12 @@ function ctypeOf(t: TypeRef): string {
       return t.name;
     case 'pointer':
       return t.alias ?? `${t.to}*`;
-    case 'array':
-      return `${ctypeOf(t.of)}[${t.count}]`;
+    case 'array': {
+      // An array of arrays: this dimension goes before the element's (C's T[2][3] is two T[3]).
+      const inner = ctypeOf(t.of);
+      const dims = inner.indexOf('[');
+      return dims < 0 ? `${inner}[${t.count}]` : `${inner.slice(0, dims)}[${t.count}]${inner.slice(dims)}`;
+    }
     case 'inline':
       return 'struct';
   }
