@@ -38,9 +38,10 @@ export class AddressError extends OffloadError {
     readonly address: bigint,
     readonly size: number,
     readonly path: string,
-    detail = 'outside the captured memory',
+    /** What is wrong with the range, as a predicate: MemoryImage.explain's text. */
+    readonly detail = 'is outside the captured memory',
   ) {
-    super('ADDRESS', `${path}: ${hex(address)} (+${size} bytes) is ${detail}`);
+    super('ADDRESS', `${path}: ${hex(address)} (+${size} bytes) ${detail}`);
   }
 }
 

@@ -49,7 +49,11 @@ export interface MemoryImage {
   locate(address: bigint, size: number, out: Location): boolean;
   /** The same with the address as two unsigned 32-bit halves: the hot path, no BigInt. */
   locateHalves(lo: number, hi: number, size: number, out: Location): boolean;
-  /** Why [address, address + size) is not readable, for diagnostics ("not in any segment", "page not in the dump"). */
+  /**
+   * Why [address, address + size) is not readable, for diagnostics: a predicate that follows the
+   * range's name ("is outside the captured memory", "runs past the end of ...", "reaches 0x... (byte
+   * 80 of 152), which is not readable: ...").
+   */
   explain(address: bigint, size: number): string;
   /** The mapped virtual ranges, lowest first (for scan and hexdump). */
   ranges(): Iterable<MappedRange>;
@@ -140,7 +144,7 @@ export class SegmentImage implements MemoryImage {
         return `runs past the end of the captured memory at 0x${end.toString(16)} (${Number(end - address)} of ${size} bytes captured)`;
       }
     }
-    return 'outside the captured memory';
+    return 'is outside the captured memory';
   }
 
   *ranges(): Iterable<MappedRange> {

@@ -237,21 +237,22 @@ export class PagedImage implements MemoryImage {
   }
 
   explain(address: bigint, size: number): string {
-    if (address < 0n || address > 0xffffffffffffffffn) return `${address} is not a 64-bit address`;
-    if (!this.canonical(address)) return `${hex(address)} is non-canonical (bits 63..47 must all equal bit 47)`;
+    if (address < 0n || address > 0xffffffffffffffffn) return 'is not a 64-bit address';
+    if (!this.canonical(address)) return 'is non-canonical (bits 63..47 must all equal bit 47)';
     const vpn = Number((address >> 12n) & 0xfffffffffn);
     const off = Number(address & 0xfffn);
     const pages = Math.min(Math.ceil((off + Math.max(1, size || 0)) / PAGE_SIZE), 1 << 24);
     for (let p = 0; p < pages; p++) {
       const v = vpn + p;
       const va = p === 0 ? address : (address & ~0xfffn) + BigInt(p * PAGE_SIZE);
-      const where = p === 0 ? hex(va) : `${hex(va)} (byte ${va - address} of ${size})`;
+      // The first page is the address itself; a later one is named.
+      const where = p === 0 ? 'is' : `reaches ${hex(va)} (byte ${va - address} of ${size}), which is`;
       if (v >= VPN_LIMIT || v >= HALF_VPN !== vpn >= HALF_VPN) {
-        return `${where} is non-canonical: the range runs off its half of the address space`;
+        return `${where} non-canonical: the range runs off its half of the address space`;
       }
-      if (this.walk(v) === undefined) return `${where} is not readable: ${this.failText()}`;
+      if (this.walk(v) === undefined) return `${where} not readable: ${this.failText()}`;
     }
-    return `${hex(address)} (+${size} bytes) is readable`;
+    return 'is readable';
   }
 
   private failText(): string {

@@ -282,7 +282,7 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
       return undefined;
     }
     if (!image.locate(address, bytes, scratch)) {
-      report('warning', 'ADDRESS_OUTSIDE_IMAGE', path, address, `${member} ${hex(address)}: ${bytes} address bytes ${image.explain(address, bytes)}`, { member });
+      report('warning', 'ADDRESS_OUTSIDE_IMAGE', path, address, `${member} ${hex(address)} (+${bytes} address bytes) ${image.explain(address, bytes)}`, { member });
       return undefined;
     }
     return formatIp(new Uint8Array(scratch.view.buffer, scratch.view.byteOffset + scratch.offset, bytes));

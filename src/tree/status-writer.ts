@@ -144,6 +144,12 @@ export class StatusWriter {
   private depCount = new Int32Array(0);
   private readonly cell = new Location();
   private views: DataView[] = [];
+  /**
+   * Blocks of an image without segments (a writable image of the caller's, say of pages): each
+   * one's view and address, since its offset alone does not say where it is.
+   */
+  private blockView: DataView[] = [];
+  private blockAddress: bigint[] = [];
   private walker: ExactTreeWalker | undefined;
   // Fast path: the open (not yet decided) block of each layer, and its dependents' outcomes.
   private readonly openIndex = new Int32Array(LAYER_COUNT);
@@ -203,14 +209,18 @@ export class StatusWriter {
     const defaultStatus = toStatus(options.status ?? 'NDIS_STATUS_SUCCESS');
     const w = this.walkerFor(abi, maxBlocks);
     this.views.length = 0;
+    this.blockView.length = 0;
+    this.blockAddress.length = 0;
     this.lastPass = undefined;
 
     // Decisions by address, resolved once to block keys so the walk compares numbers, not BigInts.
-    const byKey = new Map<number, number>();
+    // (An image without segments is keyed by the address itself.)
+    const byKey = new Map<number | bigint, number>();
     if (options.statusByAddress) {
       const size = w.blockSize;
       for (const [address, s] of options.statusByAddress) {
-        if (image.locate(address, size, this.cell)) byKey.set(this.cell.segment * 2 ** 40 + this.cell.offset, toStatus(s));
+        if (!image.locate(address, size, this.cell)) continue;
+        byKey.set(this.cell.segment < 0 ? address : this.cell.segment * 2 ** 40 + this.cell.offset, toStatus(s));
       }
     }
 
@@ -289,7 +299,7 @@ export class StatusWriter {
       if (e instanceof WalkError) {
         throw new CompletionError(e.address, e.reason === 'revisit' ? 'reached twice (a cycle or a shared block)' : `more than ${w.maxBlocks} blocks`);
       }
-      if (e instanceof AddressError) throw new AddressError(e.address, e.size, w.blocks === 0 ? 'root' : `the tree (block ${w.blocks})`);
+      if (e instanceof AddressError) throw new AddressError(e.address, e.size, w.blocks === 0 ? 'root' : `the tree (block ${w.blocks})`, e.detail);
       throw e;
     }
   }
@@ -326,7 +336,10 @@ export class StatusWriter {
     const seg = w.segment;
     this.seg[i] = seg;
     this.off[i] = w.offset;
-    if (this.views[seg] !== w.view) this.views[seg] = w.view;
+    if (seg < 0) {
+      this.blockView[i] = w.view;
+      this.blockAddress[i] = w.address();
+    } else if (this.views[seg] !== w.view) this.views[seg] = w.view;
   }
 
   /**
@@ -509,12 +522,16 @@ export class StatusWriter {
       return;
     }
     const seg = this.seg;
-    for (let i = 0; i < n; i++) views[seg[i]!]!.setInt32(off[i]! + statusAt, status[i]!, true);
+    for (let i = 0; i < n; i++) {
+      const s = seg[i]!;
+      (s < 0 ? this.blockView[i]! : views[s]!).setInt32(off[i]! + statusAt, status[i]!, true);
+    }
   }
 
-  private decision(i: number, image: MemoryImage, byKey: Map<number, number>, options: CompleteOptions, fallback: number): number {
+  private decision(i: number, image: MemoryImage, byKey: Map<number | bigint, number>, options: CompleteOptions, fallback: number): number {
     if (byKey.size) {
-      const s = byKey.get(this.seg[i]! * 2 ** 40 + this.off[i]!);
+      const seg = this.seg[i]!;
+      const s = byKey.get(seg < 0 ? this.blockAddress[i]! : seg * 2 ** 40 + this.off[i]!);
       if (s !== undefined) return s;
     }
     if (options.decide) {
@@ -527,6 +544,7 @@ export class StatusWriter {
   /** The virtual address of block i (only on slow paths: decisions and errors). */
   private addressOf(i: number, image: MemoryImage): bigint {
     const seg = this.seg[i]!;
+    if (seg < 0) return this.blockAddress[i]!;
     let k = 0;
     for (const r of image.ranges()) if (k++ === seg) return r.address + BigInt(this.off[i]!);
     return BigInt(this.off[i]!);

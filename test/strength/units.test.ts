@@ -44,7 +44,7 @@ describe('typed errors', () => {
       [new LayoutError('S', 'm', 'too wide'), 'LAYOUT', 'S.m: too wide'],
       [new UsageError('no'), 'USAGE', 'no'],
       [new AddressError(0x1000n, 8, 'root'), 'ADDRESS', 'root: 0x1000 (+8 bytes) is outside the captured memory'],
-      [new AddressError(0x10n, 4, 'x', 'NULL'), 'ADDRESS', 'x: 0x10 (+4 bytes) is NULL'],
+      [new AddressError(0x10n, 4, 'x', 'is NULL'), 'ADDRESS', 'x: 0x10 (+4 bytes) is NULL'],
       [new BoundsError('Scratch[3]', 3, 1, 2), 'BOUNDS', 'Scratch[3] @0x3: need 1 bytes, have 2'],
       [new EncodeError('$.abi', 'unknown'), 'ENCODE', '$.abi: unknown'],
       [new DecodeError(16, 'bad'), 'DECODE', '@0x10: bad'],
@@ -100,7 +100,7 @@ describe('memory images', () => {
     expect(image.offsetOf(0x2010n)).toEqual({ segment: 1, offset: 16 });
     expect(image.offsetOf(0x1800n)).toBeUndefined();
     expect(image.explain(0x2010n, 64)).toBe('runs past the end of the captured memory at 0x2020 (16 of 64 bytes captured)');
-    expect(image.explain(0x1800n, 4)).toBe('outside the captured memory');
+    expect(image.explain(0x1800n, 4)).toBe('is outside the captured memory');
     expect(image.writable).toBe(true);
   });
 
