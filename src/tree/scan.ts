@@ -3,6 +3,7 @@
  * block lists, links candidates that point to each other, and ranks the roots (candidates no
  * other candidate points to).
  */
+import { UsageError } from '../errors.js';
 import { Location, type MemoryImage, joinHalves } from '../codec/image.js';
 import { X64, type Abi } from '../layout/abi.js';
 import { LAYERS, stateType } from '../layout/constants.js';
@@ -26,7 +27,7 @@ export interface ScanOptions {
   kernelOnly?: boolean;
   /** Called with bytes scanned so far and the total, about every 16 MiB. */
   progress?: (done: number, total: number) => void;
-  /** Most candidates kept (default 1,000,000): a bound on memory for hostile images. */
+  /** Most candidates kept (default 1,000,000): a bound on memory for hostile images; the scan stops there. */
   maxCandidates?: number;
 }
 
@@ -53,6 +54,7 @@ export function scanImage(image: MemoryImage, options: ScanOptions = {}): ScanCa
   const CTX = at('MiniportOffloadContext');
   const kernelOnly = options.kernelOnly ?? (image.kind === 'paged' && ptr === 8);
   const maxCandidates = options.maxCandidates ?? 1_000_000;
+  if (!(maxCandidates >= 1)) throw new UsageError(`maxCandidates must be at least 1, not ${maxCandidates}`);
   const loc = new Location();
   const probe = new Location();
   const cands = new Map<bigint, Candidate>();
@@ -68,7 +70,7 @@ export function scanImage(image: MemoryImage, options: ScanOptions = {}): ScanCa
   const linkOk = (p: bigint, size: number, align: number): boolean =>
     p === 0n || (p % BigInt(align) === 0n && image.locate(p, size, probe));
 
-  for (const r of ranges) {
+  scan: for (const r of ranges) {
     // Page by page, so that a paged image is read in place; a block may straddle into the next page.
     for (let pageStart = 0; pageStart < r.length; pageStart += PAGE) {
       const pageLen = Math.min(PAGE, r.length - pageStart);
@@ -104,7 +106,8 @@ export function scanImage(image: MemoryImage, options: ScanOptions = {}): ScanCa
           stateOk = expectedLengths(type, abi).includes(probe.view.getUint32(probe.offset, true));
         }
         cands.set(address, { next, dep, role, typeOk: role === 'placeholder' || Boolean(type?.layer), typeLayer: type?.layer, stateOk });
-        if (cands.size >= maxCandidates) break;
+        // The bound holds for the whole image, not per page: past it, stop reading.
+        if (cands.size >= maxCandidates) break scan;
       }
       done += pageLen;
       if (options.progress && done - reported >= 16 << 20) {
