@@ -132,7 +132,9 @@ export class ReferenceStatusWriter {
       const hi = this.stack[--sp]!;
       const lo = this.stack[--sp]!;
       if (!image.locateHalves(lo, hi, size, loc)) {
-        throw new AddressError(joinHalves(lo, hi), size, n === 0 ? 'root' : `the tree (block ${n})`);
+        // (The image's reason is kept, as the writer has done since it stopped replacing it.)
+        const address = joinHalves(lo, hi);
+        throw new AddressError(address, size, n === 0 ? 'root' : `the tree (block ${n})`, image.explain(address, size));
       }
       if (loc.gathered) throw new CompletionError(joinHalves(lo, hi), 'the block straddles pages of a paged image');
       const key = loc.segment * 2 ** 40 + loc.offset;
