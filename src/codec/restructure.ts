@@ -220,7 +220,7 @@ class LayoutStruct extends r.Struct<PlainStruct> {
     return { ...super.decode(s, parent) };
   }
   override encode(s: r.EncodeStream, val: PlainStruct | undefined, parent?: unknown): void {
-    const v: unknown = val ?? {};
+    const v: unknown = val === undefined ? {} : val; // null is not an object here either
     if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) {
       throw new EncodeError(this.path, 'expected an object');
     }

@@ -169,6 +169,8 @@ const sameValue = (a: PlainValue, b: unknown, f: PlacedField, ptrSize: number, p
     // A nested struct inside a union: the same when every member given reads back as given.
     if (typeof b !== 'object' || b === null || !f.fields) return false;
     const given = b as Record<string, unknown>;
+    // A member it does not have is not the same: writing it then says 'no such member'.
+    if (Object.keys(given).some((k) => !f.fields!.some((g) => g.name === k))) return false;
     return f.fields.every((g) => !(g.name in given) || sameValue(a[g.name]!, given[g.name], g, ptrSize, `${path}.${g.name}`));
   }
   const elemType = f.type.kind === 'array' ? f.type.of : f.type;
