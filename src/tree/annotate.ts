@@ -8,7 +8,7 @@ import type { NdisRevision } from '../layout/descriptor.js';
 import type { PlacedField, StructLayout } from '../layout/msvc.js';
 import { layoutOf } from '../layout/registry.js';
 import type { BlockJson, TreeDocument } from './document.js';
-import { stateParts } from './state.js';
+import { stateParts, stateSize } from './state.js';
 
 export interface ByteRange {
   /** Virtual address of the first byte. */
@@ -85,6 +85,11 @@ export function annotateTree(doc: TreeDocument, abi: Abi): ByteRange[] {
             out.push({ address: BigInt(json[m] as string), size: type.addressBytes!, path, label: `*${m}`, padding: false });
           }
         }
+      }
+      // The combined structure's tail padding, after its last part (when that part is there).
+      const size = stateSize(type, abi, ndis);
+      if (b.state[parts[parts.length - 1]!.name] && size > end) {
+        out.push({ address: address + BigInt(block.size + end), size: size - end, path, label: `${type.combined} padding`, padding: true });
       }
     }
     b.dependents.forEach((d, i) => stack.push({ b: d, path: `${path}.dependents[${i}]` })); // order: sorted below

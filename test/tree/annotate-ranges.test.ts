@@ -170,7 +170,7 @@ describe('annotateTree', () => {
       ...S('PATH_OFFLOAD_STATE_CONST', 0x138, P0),
       ...S('PATH_OFFLOAD_STATE_CACHED', 0x150, P0),
       ...S('PATH_OFFLOAD_STATE_DELEGATED', 0x15c, P0),
-      // 0x164-0x167: the tail of IP4_OFFLOAD_STATE, after its last part: no label.
+      R(0x164, 4, P0, 'IP4_OFFLOAD_STATE padding', true), // the tail of the combined structure, after its last part
       R(0x168, 8, P0, '*MiniportOffloadContext'),
       R(0x170, 4, P0, '*SourceAddress'),
       R(0x174, 4, P0, '*DestinationAddress'),
