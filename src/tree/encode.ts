@@ -54,6 +54,15 @@ export interface EncodedImage {
   root: bigint;
   abi: Abi;
   ndis: NdisRevision;
+  /**
+   * How many block structures, state parts, context cells and IPv4 addresses encodeTree wrote with
+   * the general code (every value checked and converted one by one) instead of its compiled fast
+   * paths. 0 for a description that gives each block its role, type, Status and state as plain
+   * numbers, names, "0x" pointers and dotted IPv4 (as fixtures and the benchmark do); a decoded
+   * document lists every member of each block structure, so its blocks take the general code.
+   * The bytes are the same either way: this only says where the time goes.
+   */
+  generalWrites: number;
 }
 
 /** Keys of a block that are about the block, not C members of the block structure. */
@@ -227,6 +236,7 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
   const { next: NEXT, dependent: DEP, context: CTX } = blockFields;
 
   if (offsets) for (let i = 0; i < n; i++) offsetAt[i] = offsets.get(order.blocks[i]!)!;
+  let general = 0;
 
   // Pass 2: write the bodies, then the dependents they point to.
   for (let i = 0; i < n; i++) {
@@ -236,6 +246,7 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
     const role = blockRole[i]!;
     const at = offsetAt[i]!;
     if (!writeBlockFast(block, type, dv, at, blockFields)) {
+      general++;
       const path = pathOf(i);
       writeStruct(blockLayout, dv, at, blockMembers(block, ctx, path, type?.type, true), path);
     }
@@ -253,6 +264,7 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
       if (role === NEW) writeNull(tail);
       else if (cell === undefined) writeAddr(tail, at);
       else if (!writeHexPointer(dv, tail, cell, ptr)) {
+        general++;
         const path = `${pathOf(i)}.*MiniportOffloadContext`;
         const value = toInteger(cell, { kind: 'pointer', to: 'VOID' }, undefined, ptr, path);
         if (value === 0n) throw new EncodeError(path, 'a linker points to a non-NULL context');
@@ -265,6 +277,7 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
       const partAt = at + blockLayout.size + part.offset;
       const json = block.state![part.name]!;
       if (!runCompiled(part.compiled, dv, partAt, json, part)) {
+        general++;
         writeStruct(part.layout, dv, partAt, partMembers(json, part.layout, true), `${pathOf(i)}.state.${part.name}`);
       }
       if (part.name === 'PATH_OFFLOAD_STATE_CONST' && type?.type.addressBytes) {
@@ -272,14 +285,17 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
         for (const member of ['SourceAddress', 'DestinationAddress'] as const) {
           const text = json[`*${member}`];
           // No text: the bytes stay zero (a fresh image).
-          if (typeof text === 'string' && (size !== 4 || !writeIp4(bytes, tail, text))) bytes.set(parseIp(text, size, `${pathOf(i)}.state.${part.name}.*${member}`), tail);
+          if (typeof text === 'string' && (size !== 4 || !writeIp4(bytes, tail, text))) {
+            if (size === 4) general++; // (IPv6 text has no fast path)
+            bytes.set(parseIp(text, size, `${pathOf(i)}.state.${part.name}.*${member}`), tail);
+          }
           writeAddr(partAt + (member === 'SourceAddress' ? part.source : part.destination), tail);
           tail += size;
         }
       }
     }
   }
-  return { bytes, base, root: base, abi, ndis: ctx.ndis };
+  return { bytes, base, root: base, abi, ndis: ctx.ndis, generalWrites: general };
 }
 
 // ---- the compact encoder's fast paths ------------------------------------------------------
