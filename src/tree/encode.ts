@@ -155,9 +155,12 @@ function partMembers(json: Record<string, unknown>, part: StructLayout, linked: 
     const v = json[k];
     members[k] = k === 'State' && part.name === 'TCP_OFFLOAD_STATE_DELEGATED' ? connectionState(v) : v;
   }
-  const header = { ...((json.Header as Record<string, unknown> | undefined) ?? {}) };
-  if (header.Length === undefined) header.Length = part.size;
-  members.Header = header;
+  // A fresh image gets the part's Length by default; onto a capture only what is given is written.
+  if (linked) {
+    const header = { ...((json.Header as Record<string, unknown> | undefined) ?? {}) };
+    if (header.Length === undefined) header.Length = part.size;
+    members.Header = header;
+  }
   return members;
 }
 

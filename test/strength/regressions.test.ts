@@ -110,3 +110,21 @@ describe('encodeOnto straight onto an image', () => {
     expect(Buffer.from(bytes).equals(Buffer.from(enc.bytes))).toBe(true);
   });
 });
+
+describe('encodeOnto writes only what the document gives', () => {
+  // It used to write a state part's Header.Length whenever the part was given, Length or not.
+  it('a part given without Header.Length leaves the capture\'s Length alone; a fresh image gets the default', () => {
+    const base = 0x10000n;
+    const capture = new Uint8Array(0x100);
+    new DataView(capture.buffer).setUint32(152, 99, true); // PATH_OFFLOAD_STATE_CACHED.Header.Length after the x64 block
+    const partial = (state: Record<string, unknown>): EncodeInput => ({ blocks: [{ address: '0x10000', type: 'Ip4OffloadCachedState', state: { PATH_OFFLOAD_STATE_CACHED: state } }] });
+    for (const state of [{ Header: { RecognizedOptions: 1 } }, { PathMtu: 1400 }]) {
+      const out = encodeOntoCopy(partial(state), capture, base);
+      expect(new DataView(out.buffer).getUint32(152, true)).toBe(99);
+    }
+    const given = encodeOntoCopy(partial({ Header: { Length: 12 } }), capture, base);
+    expect(new DataView(given.buffer).getUint32(152, true)).toBe(12);
+    const fresh = encodeTree({ blocks: [{ role: 'new-offload', type: 'Ip4OffloadCachedState', state: { PATH_OFFLOAD_STATE_CACHED: { PathMtu: 1400 } } }] });
+    expect(new DataView(fresh.bytes.buffer).getUint32(152, true)).toBe(12);
+  });
+});
