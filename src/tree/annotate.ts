@@ -88,7 +88,8 @@ export function annotateTree(doc: TreeDocument, abi: Abi): ByteRange[] {
       }
       // The combined structure's tail padding, after its last part (when that part is there).
       const size = stateSize(type, abi, ndis);
-      if (b.state[parts[parts.length - 1]!.name] && size > end) {
+      const last = parts[parts.length - 1]; // (a Type with no parts has no state to pad)
+      if (last && b.state[last.name] && size > end) {
         out.push({ address: address + BigInt(block.size + end), size: size - end, path, label: `${type.combined} padding`, padding: true });
       }
     }

@@ -198,4 +198,14 @@ describe('annotateTree', () => {
       ...structRanges(layoutOf('PATH_OFFLOAD_STATE_CONST', X64), K + 0x138n, 'blocks[0].dependents[0]'),
     ]);
   });
+
+  it('a block whose Type has no state parts, given an empty state, is labelled like one without', () => {
+    // TcpOffloadResourceState has no state structure: nothing to label, and no tail padding.
+    const { bytes } = encodeTree({ base: `0x${K.toString(16)}`, blocks: [{ role: 'linker', type: 'TcpOffloadResourceState', '*MiniportOffloadContext': '0x1234' }] });
+    const tree = decodeTree(SegmentImage.region(bytes, K), K, { operation: 'query' });
+    const without = annotateTree(tree, X64);
+    tree.blocks[0]!.state = {};
+    expect(annotateTree(tree, X64)).toEqual(without);
+    expect(without.map((r) => r.label).filter((l) => l.includes('padding') && !l.startsWith('NDIS_MINIPORT'))).toEqual([]);
+  });
 });
