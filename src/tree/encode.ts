@@ -14,12 +14,13 @@ import {
   stateType,
   stateTypeNamed,
 } from '../layout/constants.js';
-import { SCALARS, type NdisRevision } from '../layout/descriptor.js';
-import type { PlacedField, StructLayout } from '../layout/msvc.js';
+import type { NdisRevision } from '../layout/descriptor.js';
+import type { StructLayout } from '../layout/msvc.js';
 import { layoutOf } from '../layout/registry.js';
 import { FORMAT, ROLES, type Role } from './document.js';
 import { parseIp } from './ip.js';
 import { stateParts, stateSize } from './state.js';
+import { type StructWriter, isPlain, partWriter, writeHexPointer } from './encode-writers.js';
 import { blockOffsets } from './walk.js';
 
 /** A document to encode: what decode produces, or a hand-written subset of it. */
@@ -279,7 +280,7 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
     for (const part of parts) {
       const partAt = at + blockLayout.size + part.offset;
       const json = block.state![part.name]!;
-      if (!runCompiled(part.compiled, dv, partAt, json, part)) {
+      if (!part.write(dv, partAt, json)) {
         general++;
         writeStruct(part.layout, dv, partAt, partMembers(json, part.layout, true), `${pathOf(i)}.state.${part.name}`);
       }
@@ -392,12 +393,10 @@ interface PartInfo {
   name: string;
   layout: StructLayout;
   offset: number;
-  compiled: Compiled;
+  write: StructWriter;
   /** PATH_OFFLOAD_STATE_CONST: offsets of the address pointers. */
   source: number;
   destination: number;
-  /** Offset of Header.Length. */
-  lengthAt: number;
 }
 
 const typeInfoCache = new Map<string, Map<StateType, TypeInfo>>();
@@ -417,10 +416,12 @@ function infoOf(type: StateType, cache: Map<StateType, TypeInfo>, ctx: Context):
           name: p.name,
           layout: p.layout,
           offset: p.offset,
-          compiled: compile(p.layout),
+          write: partWriter(p.layout, {
+            lengthAt: p.layout.fields.find((f) => f.name === 'Header')!.fields!.find((f) => f.name === 'Length')!.offset,
+            connectionState: p.name === 'TCP_OFFLOAD_STATE_DELEGATED' ? connectionState : undefined,
+          }),
           source: p.layout.fields.find((f) => f.name === 'SourceAddress')?.offset ?? -1,
           destination: p.layout.fields.find((f) => f.name === 'DestinationAddress')?.offset ?? -1,
-          lengthAt: p.layout.fields.find((f) => f.name === 'Header')!.fields!.find((f) => f.name === 'Length')!.offset,
         }))
       : [];
     t = { type, stateSize: stateSize(type, ctx.abi, ctx.ndis), parts, partByName: new Map(parts.map((p) => [p.name, p])) };
@@ -526,32 +527,6 @@ function writeBlockFast(block: BlockInput, type: TypeInfo | undefined, dv: DataV
   return true;
 }
 
-/** A pointer given as "0x" and up to 16 hex digits (the decoder's form), written as two halves; false otherwise. */
-function writeHexPointer(dv: DataView, at: number, v: unknown, ptr: number): boolean {
-  if (typeof v !== 'string' || !parseHexPointer(v)) return false;
-  if (ptr === 4 && hexHi !== 0) return false; // out of range: the general code says so
-  if (hexLo === 0 && hexHi === 0) return false; // NULL: the general code decides what that means here
-  dv.setUint32(at, hexLo, true);
-  if (ptr === 8) dv.setUint32(at + 4, hexHi, true);
-  return true;
-}
-const HEX_POINTER = /^0x[0-9a-fA-F]{1,16}$/;
-
-// parseHexPointer's result, and the last string it parsed (documents repeat "0x0000000000000000").
-let hexLo = 0;
-let hexHi = 0;
-let hexLast: string | undefined;
-
-/** Parses "0x" and 1 to 16 hex digits into hexLo/hexHi; false for anything else. */
-function parseHexPointer(v: string): boolean {
-  if (v === hexLast) return true;
-  if (!HEX_POINTER.test(v)) return false;
-  hexLo = Number.parseInt(v.slice(Math.max(2, v.length - 8)), 16);
-  hexHi = v.length > 10 ? Number.parseInt(v.slice(2, v.length - 8), 16) : 0;
-  hexLast = v;
-  return true;
-}
-
 /** A dotted IPv4 address written as 4 bytes; false for anything parseIp should judge. */
 function writeIp4(bytes: Uint8Array, at: number, text: string): boolean {
   let part = 0;
@@ -570,200 +545,6 @@ function writeIp4(bytes: Uint8Array, at: number, text: string): boolean {
     } else return false;
   }
   return k === 4;
-}
-
-// ---- compiled struct writers ----
-
-const enum Kind {
-  Unsigned,
-  Status,
-  Pointer,
-  Bits,
-  Struct,
-  Other,
-}
-
-interface Op {
-  name: string;
-  kind: Kind;
-  at: number;
-  size: number;
-  max: number;
-  /** Bit-fields: 2^bitOffset, and 2^(bitOffset + bitWidth). */
-  low: number;
-  span: number;
-  alternative: number;
-  nested?: Compiled;
-}
-
-interface Compiled {
-  byName: Map<string, Op>;
-  /** The keys of the last object written, and their ops (see runCompiled). */
-  shapeKeys: string[];
-  shapeOps: Op[];
-  plain: Op[];
-  /** Members of each anonymous union, in the order writeStruct handles the unions. */
-  unions: Op[][];
-  ptrSize: number;
-}
-
-const compiledCache = new WeakMap<StructLayout, Compiled>();
-
-function compile(layout: StructLayout): Compiled {
-  let c = compiledCache.get(layout);
-  if (!c) compiledCache.set(layout, (c = compileFields(layout.fields, layout.abi.pointerSize)));
-  return c;
-}
-
-function compileFields(fields: readonly PlacedField[], ptrSize: number): Compiled {
-  const plain: Op[] = [];
-  const unions = new Map<number, Op[]>();
-  for (const f of fields) {
-    let kind = Kind.Other;
-    let size = f.size;
-    let nested: Compiled | undefined;
-    if (f.fields) {
-      kind = Kind.Struct;
-      nested = compileFields(f.fields, ptrSize);
-    } else if (f.bitWidth !== undefined) {
-      kind = f.type.kind === 'scalar' || f.type.kind === 'enum' ? Kind.Bits : Kind.Other;
-    } else if (f.type.kind === 'pointer') {
-      kind = Kind.Pointer;
-      size = ptrSize;
-    } else if (f.type.kind === 'enum') kind = Kind.Unsigned;
-    else if (f.type.kind === 'scalar') kind = SCALARS[f.type.name].signed ? Kind.Status : Kind.Unsigned;
-    const op: Op = {
-      name: f.name,
-      kind,
-      at: f.offset,
-      size,
-      max: kind === Kind.Bits ? 2 ** f.bitWidth! - 1 : 2 ** (8 * size) - 1,
-      low: 2 ** (f.bitOffset ?? 0),
-      span: 2 ** ((f.bitOffset ?? 0) + (f.bitWidth ?? 0)),
-      alternative: f.union?.alternative ?? -1,
-      nested,
-    };
-    if (f.union) {
-      // Only scalars are handled in unions here: anything else goes to the general code.
-      if (kind === Kind.Struct || kind === Kind.Other || kind === Kind.Bits) op.kind = Kind.Other;
-      const list = unions.get(f.union.id) ?? [];
-      list.push(op);
-      unions.set(f.union.id, list);
-    } else plain.push(op);
-  }
-  const all = [...plain, ...[...unions.values()].flat()];
-  return { byName: new Map(all.map((op) => [op.name, op])), shapeKeys: [], shapeOps: [], plain, unions: [...unions.values()], ptrSize };
-}
-
-/** A plain object (JSON.parse's kind): for-in then sees exactly its own keys, as Object.keys would. */
-const isPlain = (v: object): boolean => {
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-};
-
-/**
- * Writes `obj` as writeStruct would when every member is known and every value a plain in-range
- * number (or a "0x" pointer, or a nested object of such), and the members given of each union
- * belong to one alternative (then they cannot conflict). False as soon as anything else is met.
- * `part`: the members of a state part as partMembers would give them (no `*` keys, no address
- * pointers, State by name, Header.Length by default).
- */
-function runCompiled(c: Compiled, dv: DataView, base: number, obj: Record<string, unknown>, part?: PartInfo): boolean {
-  if (!isPlain(obj)) return false;
-  let unionGiven = 0;
-  let headerGiven = false;
-  // Objects of one document mostly list the same keys in the same order: the ops of the last
-  // such list are reused while the keys match (a pointer comparison per key), else looked up.
-  const shape = c.shapeKeys;
-  let j = 0;
-  for (const k in obj) {
-    if (part && (k.charCodeAt(0) === 42 || k === 'SourceAddress' || k === 'DestinationAddress')) continue;
-    let op: Op | undefined;
-    if (j >= 0 && j < shape.length && shape[j] === k) op = c.shapeOps[j++];
-    else {
-      op = c.byName.get(k);
-      if (j >= 0) {
-        // A new list: remember it from here on.
-        shape.length = j;
-        c.shapeOps.length = j;
-        if (op !== undefined) {
-          shape.push(k);
-          c.shapeOps.push(op);
-          j++;
-        } else j = -1;
-      }
-    }
-    if (op === undefined) return false;
-    if (op.alternative >= 0) {
-      unionGiven++;
-      continue;
-    }
-    let v = obj[k];
-    if (part) {
-      if (k === 'Header') {
-        // partMembers' Header: the given one, Length by default.
-        if (typeof v !== 'object' || v === null || Array.isArray(v) || !isPlain(v) || (v as Record<string, unknown>).Length === undefined) return false;
-        headerGiven = true;
-      } else if (k === 'State' && part.name === 'TCP_OFFLOAD_STATE_DELEGATED') v = connectionState(v);
-    }
-    if (!put(op, dv, base, v, c.ptrSize)) return false;
-  }
-  if (part && !headerGiven) dv.setUint32(base + part.lengthAt, part.layout.size, true);
-  if (unionGiven) {
-    for (const members of c.unions) {
-      let alternative = -1;
-      for (const op of members) {
-        if (!(op.name in obj)) continue;
-        if (alternative === -1) alternative = op.alternative;
-        else if (alternative !== op.alternative) return false;
-      }
-      if (alternative === -1) continue;
-      for (const op of members) if (op.name in obj && !put(op, dv, base, obj[op.name], c.ptrSize)) return false;
-    }
-  }
-  return true;
-}
-
-function put(op: Op, dv: DataView, base: number, v: unknown, ptrSize: number): boolean {
-  const at = base + op.at;
-  switch (op.kind) {
-    case Kind.Unsigned:
-      if (typeof v !== 'number' || !(v >= 0 && v <= op.max) || !Number.isInteger(v)) return false;
-      if (op.size === 4) dv.setUint32(at, v, true);
-      else if (op.size === 2) dv.setUint16(at, v, true);
-      else dv.setUint8(at, v);
-      return true;
-    case Kind.Status:
-      if (typeof v !== 'number' || !(v >= -2147483648 && v <= 0xffffffff) || !Number.isInteger(v)) return false;
-      dv.setInt32(at, v | 0, true);
-      return true;
-    case Kind.Pointer:
-      if (typeof v === 'number') {
-        if (!(v >= 0 && v <= op.max) || !Number.isSafeInteger(v)) return false;
-        dv.setUint32(at, v % TWO32, true);
-        if (ptrSize === 8) dv.setUint32(at + 4, Math.floor(v / TWO32), true);
-        return true;
-      }
-      if (typeof v !== 'string' || !parseHexPointer(v) || (ptrSize === 4 && hexHi !== 0)) return false;
-      dv.setUint32(at, hexLo, true);
-      if (ptrSize === 8) dv.setUint32(at + 4, hexHi, true);
-      return true;
-    case Kind.Bits: {
-      if (typeof v !== 'number' || !(v >= 0 && v <= op.max) || !Number.isInteger(v)) return false;
-      const unit = op.size === 4 ? dv.getUint32(at, true) : op.size === 2 ? dv.getUint16(at, true) : dv.getUint8(at);
-      const { low, span } = op;
-      const value = Math.floor(unit / span) * span + v * low + (unit % low);
-      if (op.size === 4) dv.setUint32(at, value, true);
-      else if (op.size === 2) dv.setUint16(at, value, true);
-      else dv.setUint8(at, value);
-      return true;
-    }
-    case Kind.Struct:
-      if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) return false;
-      return runCompiled(op.nested!, dv, base, v as Record<string, unknown>);
-    default:
-      return false;
-  }
 }
 
 /**

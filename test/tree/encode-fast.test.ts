@@ -49,7 +49,7 @@ const STATUS_NAMES = Object.keys(NDIS_STATUS_VALUES);
 function scalarValue(r: R, f: PlacedField, ptrSize: number): unknown {
   const bits = f.bitWidth ?? (f.type.kind === 'pointer' ? ptrSize * 8 : f.size * 8);
   const max = 2 ** Math.min(bits, 53) - 1;
-  if (r.bad()) return r.pick([max + 1, -1, 1.5, 'zz', null, undefined, '', ' 0x10 ', true]);
+  if (r.bad()) return r.pick([max + 1, -1, 1.5, 'zz', null, undefined, '', ' 0x10 ', true, NaN, -0, Infinity, 2 ** 32, -(2 ** 31) - 1, BigInt(max), -1n]);
   switch (r.int(14)) {
     case 0:
       return max; // the largest
