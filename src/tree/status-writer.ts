@@ -7,7 +7,7 @@
  * dangling pointer or a cycle leaves the image exactly as it was.
  */
 import { AddressError, OffloadError } from '../errors.js';
-import { Location, type MemoryImage, SegmentImage } from '../codec/image.js';
+import { Location, type MemoryImage, SegmentImage, hi32, lo32 } from '../codec/image.js';
 import { X64, type Abi } from '../layout/abi.js';
 import {
   ALLOWED_STATUS,
@@ -18,7 +18,7 @@ import {
   isStatusAllowed,
 } from '../layout/constants.js';
 import type { Role } from './document.js';
-import { ExactTreeWalker, type TreeWalker, WalkError } from './walk.js';
+import { ExactTreeWalker, type TreeWalker, WalkError, blockOffsets } from './walk.js';
 
 const SUCCESS = NDIS_STATUS_VALUES.NDIS_STATUS_SUCCESS;
 const PARTIAL = NDIS_STATUS_VALUES.NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS;
@@ -99,6 +99,33 @@ function segmentViews(image: SegmentImage, out: DataView[]): void {
     viewsOf.set(image, views);
   }
   for (let i = 0; i < views.length; i++) out[i] = views[i]!;
+}
+
+/**
+ * walkRegion's pointer at `at`: the offset in the region of the block it points to, -1 for NULL,
+ * -2 when the block would not lie wholly inside the region (0 .. last).
+ */
+function linkAt(v: DataView, at: number, baseLo: number, baseHi: number, scale: number, last: number): number {
+  const lo = v.getUint32(at, true);
+  const hi = v.getUint32(at + 4, true) * scale; // x86: the next member's bytes times 0
+  if (lo === 0 && hi === 0) return -1;
+  const o = (hi - baseHi) * 4294967296 + (lo - baseLo);
+  return o >= 0 && o <= last ? o : -2;
+}
+
+/**
+ * walkRegion's role of the block at `o` from its MiniportOffloadContext at `at`: -1 when the cell
+ * lies before the block (an earlier write might have reached it). A cell outside the region is
+ * outside the image: a new offload (the target decides), as cellRole has it.
+ */
+function roleAt(v: DataView, at: number, o: number, baseLo: number, baseHi: number, scale: number, lastCell: number, ptr: number): number {
+  const lo = v.getUint32(at, true);
+  const hi = v.getUint32(at + 4, true) * scale;
+  if (lo === 0 && hi === 0) return ROLE_PLACEHOLDER;
+  const c = (hi - baseHi) * 4294967296 + (lo - baseLo);
+  if (!(c >= 0 && c <= lastCell)) return ROLE_NEW;
+  if (c < o) return -1;
+  return v.getUint32(c, true) !== 0 || (ptr === 8 && v.getUint32(c + 4, true) !== 0) ? ROLE_LINKER : ROLE_NEW;
 }
 
 function copyInto<T extends Int32Array | Float64Array | Uint8Array>(to: T, from: T): T {
@@ -233,10 +260,13 @@ export class StatusWriter {
         // undoes the writes and returns -1.
         // Blocks in strictly increasing, non-overlapping order cannot repeat: no visited set.
         segmentViews(image, this.views);
-        w.checkVisits = false;
-        w.reset(image, root);
-        w.checkVisits = true;
-        n = this.walkFast(w, initiate, defaultStatus, true);
+        if (image.segments.length === 1) n = this.walkRegion(image, root, initiate, defaultStatus, maxBlocks, abi);
+        else {
+          w.checkVisits = false;
+          w.reset(image, root);
+          w.checkVisits = true;
+          n = this.walkFast(w, initiate, defaultStatus, true);
+        }
         if (n >= 0) this.lastPass = 'immediate';
       }
       if (n < 0) {
@@ -434,6 +464,114 @@ export class StatusWriter {
       // The general walk (exact, reading before writing) throws the error the caller should see.
       if (immediate) return this.undo(n, statusAt);
       throw e;
+    }
+    this.roleCount[0] = placeholders;
+    this.roleCount[1] = linkers;
+    this.roleCount[2] = n - placeholders - linkers;
+    return n;
+  }
+
+  /**
+   * walkFast(immediate) over a region (one segment), written as the hand loop is: the three layers
+   * as three nested loops, the walk's state in locals, pointers as u32 halves translated against
+   * the one segment. The same blocks in the same order, the same reads before the same writes, the
+   * same counts; -1, everything undone, wherever walkFast would give up (a block out of address
+   * order or outside the region, a cell before its block, more than maxBlocks blocks), and the
+   * caller's slower walk then throws what there is to throw.
+   */
+  private walkRegion(image: SegmentImage, root: bigint, initiate: boolean, defaultStatus: number, maxBlocks: number, abi: Abi): number {
+    const v = this.views[0]!;
+    const segment = image.segments[0]!;
+    const baseLo = lo32(segment.base);
+    const baseHi = hi32(segment.base);
+    const length = segment.bytes.length;
+    const { next: nextAt, dependent: depAt, context: ctxAt, status: statusAt, size } = blockOffsets(abi);
+    const ptr = abi.pointerSize;
+    const scale = ptr === 8 ? 1 : 0;
+    const last = length - size; // a block fits at 0 .. last
+    this.immediate = true;
+    this.statusAt = statusAt;
+    this.linkerStatus.fill(0);
+    const rootAt = (hi32(root) - baseHi) * 4294967296 + (lo32(root) - baseLo);
+    this.roleCount.fill(0);
+    if (root === 0n) return 0; // an empty tree
+    if (!(rootAt >= 0 && rootAt <= last)) return -1; // the walk says what is wrong
+    let n = 0;
+    let end = 0; // where the blocks met so far end
+    let placeholders = 0;
+    let linkers = 0;
+    let s = 0;
+    for (let a = rootAt; a !== -1; a = linkAt(v, a + nextAt, baseLo, baseHi, scale, last)) {
+      // Layer 0. (-2, a pointer out of the region, is below any end.)
+      if (a < end || n >= maxBlocks) return this.undo(n, statusAt);
+      end = a + size;
+      if (n >= this.cap) this.grow(n + 1);
+      this.off[n] = a;
+      this.old[n] = v.getInt32(a + statusAt, true);
+      const r0 = roleAt(v, a + ctxAt, a, baseLo, baseHi, scale, length - ptr, ptr);
+      if (r0 < 0) return this.undo(n, statusAt);
+      const i0 = n++;
+      const wait0 = initiate && r0 === ROLE_LINKER;
+      let ok0 = 0;
+      let deps0 = 0;
+      if (r0 === ROLE_PLACEHOLDER) placeholders++;
+      else if (r0 === ROLE_LINKER) linkers++;
+      if (!wait0) v.setInt32(a + statusAt, r0 === ROLE_PLACEHOLDER ? SUCCESS : defaultStatus, true);
+      for (let b = linkAt(v, a + depAt, baseLo, baseHi, scale, last); b !== -1; b = linkAt(v, b + nextAt, baseLo, baseHi, scale, last)) {
+        // Layer 1.
+        if (b < end || n >= maxBlocks) return this.undo(n, statusAt);
+        end = b + size;
+        if (n >= this.cap) this.grow(n + 1);
+        this.off[n] = b;
+        this.old[n] = v.getInt32(b + statusAt, true);
+        const r1 = roleAt(v, b + ctxAt, b, baseLo, baseHi, scale, length - ptr, ptr);
+        if (r1 < 0) return this.undo(n, statusAt);
+        n++;
+        const wait1 = initiate && r1 === ROLE_LINKER;
+        let ok1 = 0;
+        let deps1 = 0;
+        if (r1 === ROLE_PLACEHOLDER) placeholders++;
+        else if (r1 === ROLE_LINKER) linkers++;
+        if (!wait1) v.setInt32(b + statusAt, (s = r1 === ROLE_PLACEHOLDER ? SUCCESS : defaultStatus), true);
+        for (let c = linkAt(v, b + depAt, baseLo, baseHi, scale, last); c !== -1; c = linkAt(v, c + nextAt, baseLo, baseHi, scale, last)) {
+          // Layer 2 (its DependentBlockList is not followed, as by the walker).
+          if (c < end || n >= maxBlocks) return this.undo(n, statusAt);
+          end = c + size;
+          if (n >= this.cap) this.grow(n + 1);
+          this.off[n] = c;
+          this.old[n] = v.getInt32(c + statusAt, true);
+          const r2 = roleAt(v, c + ctxAt, c, baseLo, baseHi, scale, length - ptr, ptr);
+          if (r2 < 0) return this.undo(n, statusAt);
+          n++;
+          // A linker without dependents completes as SUCCESS.
+          let s2 = defaultStatus;
+          if (r2 === ROLE_PLACEHOLDER) {
+            placeholders++;
+            s2 = SUCCESS;
+          } else if (r2 === ROLE_LINKER) {
+            linkers++;
+            if (initiate) {
+              s2 = SUCCESS;
+              this.linkerStatus[0]!++;
+            }
+          }
+          v.setInt32(c + statusAt, s2, true);
+          deps1++;
+          if (s2 >= 0) ok1++;
+        }
+        if (wait1) {
+          const kind = ok1 === deps1 ? 0 : ok1 === 0 ? 2 : 1;
+          v.setInt32(b + statusAt, (s = kind === 0 ? SUCCESS : kind === 2 ? FAILURE : PARTIAL), true);
+          this.linkerStatus[kind]!++;
+        }
+        deps0++;
+        if (s >= 0) ok0++;
+      }
+      if (wait0) {
+        const kind = ok0 === deps0 ? 0 : ok0 === 0 ? 2 : 1;
+        v.setInt32(this.off[i0]! + statusAt, kind === 0 ? SUCCESS : kind === 2 ? FAILURE : PARTIAL, true);
+        this.linkerStatus[kind]!++;
+      }
     }
     this.roleCount[0] = placeholders;
     this.roleCount[1] = linkers;

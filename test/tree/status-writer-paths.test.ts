@@ -60,7 +60,12 @@ const arbitraryCase = fc.record({
   picks: fc.array(fc.tuple(fc.nat(40), fc.constantFrom(...STATUSES)), { maxLength: 4 }),
   // Pointer rewrites: [block, member (0 next, 1 dependent, 2 context), target block or -1 outside]
   rewrites: fc.array(fc.tuple(fc.nat(40), fc.nat(2), fc.integer({ min: -1, max: 40 })), { maxLength: 2 }),
-  maxBlocks: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
+  // Rewritten pointers may land inside a block: blocks that overlap, a Status over a later block's pointers.
+  shift: fc.constantFrom(0, 0, 0, 8, 16, 24, 40),
+  // A limit anywhere, or just at (or one below) the number of blocks there are.
+  maxBlocks: fc.oneof(fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }), fc.constantFrom(0, -1)),
+  // The image cut short at its end by this many bytes (the last blocks or their cells beyond it).
+  trim: fc.option(fc.integer({ min: 1, max: 400 }), { nil: undefined }),
   // Segments: the image cut at some block starts (and one odd place).
   cuts: fc.array(fc.nat(40), { maxLength: 3 }),
   oddCut: fc.option(fc.nat(4000), { nil: undefined }),
@@ -96,20 +101,22 @@ describe('StatusWriter agrees with the writer it replaced', () => {
         for (const [b, m, t] of c.rewrites) {
           const o = starts[b % starts.length]!;
           const member = ['NextBlock', 'DependentBlockList', 'MiniportOffloadContext'][m]!;
-          const target = t < 0 ? base + 0x100000n : base + BigInt(starts[t % starts.length]!);
+          const target = t < 0 ? base + 0x100000n : base + BigInt(starts[t % starts.length]! + c.shift);
           if (c.abi.pointerSize === 8) dv.setBigUint64(o + at(member), target, true);
           else dv.setUint32(o + at(member), Number(target), true);
         }
-        const options: CompleteOptions = { operation: c.operation, abi: c.abi, status: c.status, maxBlocks: c.maxBlocks };
+        const maxBlocks = c.maxBlocks === undefined || c.maxBlocks > 0 ? c.maxBlocks : starts.length + c.maxBlocks;
+        const options: CompleteOptions = { operation: c.operation, abi: c.abi, status: c.status, maxBlocks };
         if (c.decisions === 1) options.statusByAddress = new Map(c.picks.map(([b, s]) => [base + BigInt(starts[b % starts.length]!), s]));
         if (c.decisions === 2) {
           const picks = new Map(c.picks.map(([b, s]) => [base + BigInt(starts[b % starts.length]!), s]));
           options.decide = (address) => picks.get(address);
         }
-        const a = bytes.slice();
-        const b = bytes.slice();
+        const kept = c.trim !== undefined && c.trim < bytes.length ? bytes.length - c.trim : bytes.length;
+        const a = bytes.slice(0, kept);
+        const b = bytes.slice(0, kept);
         const bounds = [...new Set([...c.cuts.map((k) => starts[k % starts.length]!), ...(c.oddCut !== undefined ? [c.oddCut % bytes.length] : [])])]
-          .filter((o) => o > 0)
+          .filter((o) => o > 0 && o < kept)
           .sort((x, y) => x - y);
         const segments = (buf: Uint8Array): SegmentImage => {
           const edges = [0, ...bounds, buf.length];
@@ -197,5 +204,130 @@ describe('which pass a completion takes (StatusWriter.lastPass)', () => {
     const w = new StatusWriter();
     expect(() => w.complete(SegmentImage.region(enc.bytes.slice(), enc.base), enc.base + 0x100000n, { operation: 'initiate' })).toThrow();
     expect(w.lastPass).toBeUndefined();
+  });
+});
+
+describe('the region walk (immediate, one segment) at its edges: the same outcome as the reference writer', () => {
+  const block = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', X64);
+  const at = (name: string): number => block.fields.find((f) => f.name === name)!.offset;
+  const tcp = (role: Role): BlockInput => ({ role, type: 'TcpOffloadState' });
+  const path = (role: Role, dependents: BlockInput[]): BlockInput => ({ role, type: 'Ip4OffloadState', ...(role === 'linker' ? { '*MiniportOffloadContext': '0x1000' } : {}), dependents });
+  const neighbor = (role: Role, dependents: BlockInput[]): BlockInput => ({ role, type: 'NeighborOffloadState', ...(role === 'linker' ? { '*MiniportOffloadContext': '0x1000' } : {}), dependents });
+  // Trees whose last block (in walk order, which is address order here) is at layer 0, 1 and 2.
+  const trees: Record<string, BlockInput[]> = {
+    'last at layer 0': [neighbor('linker', [path('new-offload', [tcp('new-offload')])]), neighbor('placeholder', [])],
+    'last at layer 1': [neighbor('linker', [path('linker', [tcp('new-offload')]), path('new-offload', [])])],
+    'last at layer 2': [neighbor('linker', [path('linker', [tcp('new-offload'), tcp('linker')])])],
+  };
+  /** Block offsets in walk order. */
+  const offsetsOf = (bytes: Uint8Array, base: bigint): number[] => {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const out: number[] = [];
+    const stack = [0];
+    while (stack.length) {
+      const o = stack.pop()!;
+      out.push(o);
+      for (const m of ['NextBlock', 'DependentBlockList']) {
+        const p = dv.getBigUint64(o + at(m), true);
+        if (p !== 0n) stack.push(Number(p - base));
+      }
+    }
+    return out;
+  };
+  const compare = (bytes: Uint8Array, base: bigint, options: Partial<CompleteOptions> = {}): { pass: string | undefined; outcome: ReturnType<typeof outcome> } => {
+    const mine = bytes.slice();
+    const theirs = bytes.slice();
+    const writer = new StatusWriter();
+    const full: CompleteOptions = { operation: 'initiate', status: 'NDIS_STATUS_FAILURE', ...options };
+    const got = outcome(() => writer.complete(SegmentImage.region(mine, base), base, full));
+    expect(got).toEqual(outcome(() => new ReferenceStatusWriter().complete(SegmentImage.region(theirs, base), base, full)));
+    expect(Buffer.from(mine).equals(Buffer.from(theirs))).toBe(true);
+    return { pass: writer.lastPass, outcome: got };
+  };
+
+  for (const [name, blocks] of Object.entries(trees)) {
+    it(`${name}: maxBlocks at the number of blocks completes at once; one below it throws and writes nothing`, () => {
+      const enc = encodeTree({ blocks });
+      const count = offsetsOf(enc.bytes, enc.base).length;
+      const exact = compare(enc.bytes, enc.base, { maxBlocks: count });
+      expect(exact.pass).toBe('immediate');
+      expect('ok' in exact.outcome && JSON.parse(exact.outcome.ok).blocks).toBe(count);
+      const below = compare(enc.bytes, enc.base, { maxBlocks: count - 1 });
+      expect(below.outcome).toEqual({ error: expect.stringContaining(`more than ${count - 1} blocks`) });
+    });
+
+    it(`${name}: the last block one byte short of the region throws AddressError and writes nothing; whole, it completes`, () => {
+      const enc = encodeTree({ blocks });
+      const last = Math.max(...offsetsOf(enc.bytes, enc.base));
+      expect(compare(enc.bytes.subarray(0, last + block.size), enc.base).pass).toBe('immediate');
+      expect(compare(enc.bytes.subarray(0, last + block.size - 1), enc.base).outcome).toEqual({ error: expect.stringMatching(/^AddressError/) });
+    });
+  }
+
+  it('blocks laid end to end (placeholders without state) are in address order: completed at once', () => {
+    const p = (dependents: BlockInput[] = []): BlockInput => ({ role: 'placeholder', dependents });
+    const enc = encodeTree({ blocks: [p([p([p(), p()]), p()]), p()] });
+    const offsets = offsetsOf(enc.bytes, enc.base);
+    expect(offsets).toEqual([0, 1, 2, 3, 4, 5].map((k) => k * block.size));
+    expect(compare(enc.bytes, enc.base).pass).toBe('immediate');
+  });
+
+  for (const layer of [0, 1, 2]) {
+    it(`a block at layer ${layer} that starts inside the one before it, its NextBlock under that one's Status, is read before anything is written`, () => {
+      const enc = encodeTree({ blocks: [neighbor('linker', [path('linker', [tcp('new-offload'), tcp('new-offload')])]), neighbor('new-offload', [])] });
+      const bytes = enc.bytes.slice();
+      const dv = new DataView(bytes.buffer);
+      const offsets = offsetsOf(bytes, enc.base); // neighbor, path, tcp, tcp, neighbor
+      const first = offsets[[0, 1, 2][layer]!]!;
+      // The next block at this layer begins where the NextBlock it would have lies on the first one's Status.
+      const shift = at('Status') - at('NextBlock');
+      dv.setBigUint64(first + at('NextBlock'), enc.base + BigInt(first + shift), true);
+      const r = compare(bytes, enc.base);
+      expect(r.pass).toBe('walk-then-write');
+    });
+  }
+
+  it('an empty tree (a NULL root) completes at once, with nothing written', () => {
+    const bytes = encodeTree({ blocks: [neighbor('placeholder', [])] }).bytes;
+    const copy = bytes.slice();
+    const writer = new StatusWriter();
+    expect(writer.complete(SegmentImage.region(copy, 0x1000n), 0n, { operation: 'initiate' }).blocks).toBe(0);
+    expect(writer.lastPass).toBe('immediate');
+    expect(Buffer.from(copy).equals(Buffer.from(bytes))).toBe(true);
+  });
+});
+
+describe('the region walk never lets a write reach a later read', () => {
+  it('a path block that starts inside the one before it, whose NextBlock would be changed by that one\'s Status', () => {
+    // N1 > X (a new path) > nothing; N2 unreachable (N1.NextBlock NULL). X.NextBlock points 16 bytes
+    // into X itself: the "block" Y there has its NextBlock on X's Status, and its high half, X's
+    // padding, is set to the base's. Read before X's Status is written (the reference), Y.NextBlock
+    // points below the image: AddressError. Read after FAILURE (0xc0000001) is written, it would
+    // point at N2: the base is chosen so that it does.
+    const block = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', X64);
+    const at = (name: string): number => block.fields.find((f) => f.name === name)!.offset;
+    const blocks: BlockInput[] = [
+      { role: 'linker', type: 'NeighborOffloadState', '*MiniportOffloadContext': '0x1000', dependents: [{ role: 'new-offload', type: 'Ip4OffloadState' }] },
+      { role: 'placeholder' },
+    ];
+    const n2 = Number(encodeTree({ blocks }).bytes.length - block.size); // N2: a placeholder, the last block
+    const base = 0xffffc70a00000000n + BigInt(0xc0000001 - n2);
+    const enc = encodeTree({ blocks }, { base });
+    const bytes = enc.bytes;
+    const dv = new DataView(bytes.buffer);
+    const x = Number(dv.getBigUint64(at('DependentBlockList'), true) - base);
+    const y = x + at('Status') - at('NextBlock');
+    dv.setBigUint64(at('NextBlock'), 0n, true);
+    dv.setBigUint64(x + at('NextBlock'), base + BigInt(y), true);
+    dv.setUint32(x + at('Status') + 4, Number(base >> 32n), true);
+    expect(y + at('NextBlock')).toBe(x + at('Status'));
+    const mine = bytes.slice();
+    const theirs = bytes.slice();
+    const options: CompleteOptions = { operation: 'initiate', status: 'NDIS_STATUS_FAILURE' };
+    const writer = new StatusWriter();
+    const got = outcome(() => writer.complete(SegmentImage.region(mine, base), base, options));
+    expect(got).toEqual({ error: expect.stringMatching(/^AddressError/) });
+    expect(got).toEqual(outcome(() => new ReferenceStatusWriter().complete(SegmentImage.region(theirs, base), base, options)));
+    expect(Buffer.from(mine).equals(Buffer.from(bytes))).toBe(true);
   });
 });
