@@ -29,6 +29,7 @@ export class BitmapIndex {
   private readonly ranks: Float64Array;
   readonly total: number;
 
+  /** `words`: ceil(bits / 32) of them, as read() makes them; the spare bits of the last are cleared here. */
   constructor(
     private readonly words: Uint32Array,
     readonly bits: number,
@@ -66,6 +67,8 @@ export class BitmapIndex {
 
   /** Number of set bits below `pfn`. */
   rank(pfn: number): number {
+    if (!(pfn > 0)) return 0;
+    if (pfn >= this.bits) return this.total; // (the last block's count may not exist: no bits after it)
     const w = Math.floor(pfn / 32);
     const b = Math.floor(w / BLOCK_WORDS);
     let n = this.ranks[b]!;
@@ -97,9 +100,16 @@ export class BitmapIndex {
     return this.bits;
   }
 
-  /** How many PFNs from `pfn` on (at most `count`) have their bit equal to `stored`; word at a time. */
+  /**
+   * How many PFNs from `pfn` on (at most `count`) have their bit equal to `stored`, word at a time.
+   * PFNs below 0 and from `bits` on have no bit: they count as clear.
+   */
   extent(pfn: number, count: number, stored: boolean): number {
-    if (pfn < 0) return 0;
+    if (pfn < 0) {
+      if (stored) return 0;
+      const below = Math.min(count, -pfn);
+      return below === count ? count : below + this.extent(0, count - below, false);
+    }
     const full = stored ? 0xffffffff : 0;
     let n = 0;
     while (n < count) {
@@ -167,6 +177,18 @@ export class RunMemory extends FramedMemory {
   }
 
   override extent(pfn: number, count: number, stored: boolean): number {
+    // Run by run (or gap by gap): adjacent runs, and a truncated run next to a gap, go on alike.
+    let n = 0;
+    while (n < count) {
+      const step = this.stretch(pfn + n, count - n, stored);
+      if (step === 0) break;
+      n += step;
+    }
+    return n;
+  }
+
+  /** extent() within the run or the gap that holds `pfn`. */
+  private stretch(pfn: number, count: number, stored: boolean): number {
     if (this.base.length === 0) return stored ? 0 : count;
     const k = this.runOf(pfn);
     const base = this.base[k]!;
