@@ -31,6 +31,10 @@ describe('BufferSource.read', () => {
     expect([...into]).toEqual([5, 9, 9]);
     for (const position of [5, 6, -1, Number.NaN]) expect(src.read(into.fill(9), position), String(position)).toBe(0);
     expect([...into]).toEqual([9, 9, 9]);
+    // A negative position is not counted from the end, however large the buffer.
+    const big = new Uint8Array(10).fill(9);
+    for (const position of [-1, -4, Number.NaN]) expect(src.read(big, position), String(position)).toBe(0);
+    expect([...big]).toEqual(new Array(10).fill(9));
   });
   it('counts calls and bytes', () => {
     const s = new BufferSource(new Uint8Array(10), 'ten');
@@ -54,6 +58,11 @@ describe('FileSource.read', () => {
     expect(f.reads).toBe(calls);
     expect(f.read(into, 4)).toBe(1);
     expect(f.bytesRead).toBe(3);
+    // One call per read that the file can fill, none for the part past its end.
+    expect(f.reads).toBe(2);
+    expect(f.read(new Uint8Array(5), 0)).toBe(5);
+    expect(f.read(new Uint8Array(50), 0)).toBe(5);
+    expect([f.reads, f.bytesRead]).toEqual([4, 13]);
     f.close();
   });
   it('refuses to read once closed (UsageError), and closing twice is harmless', () => {
@@ -120,6 +129,26 @@ class Mapped extends FramedMemory {
 }
 
 describe('FramedMemory over a map (a dump\'s kind)', () => {
+  it('frameLimit bounds what is stored even where the map would place a frame', () => {
+    // A map that places every PFN, negative ones included, in the file; the limit is 2.
+    const m = new (class extends FramedMemory {
+      protected offsetOf(pfn: number): number {
+        return (((pfn % 3) + 3) % 3) * PAGE_SIZE;
+      }
+      protected notStoredReason(): string {
+        return 'never';
+      }
+      describe(): string {
+        return 'everywhere';
+      }
+    })(new BufferSource(frames(3)), 2);
+    expect([m.hasFrame(0), m.hasFrame(1), m.hasFrame(2), m.hasFrame(-1), m.hasFrame(-3)]).toEqual([true, true, false, false, false]);
+    expect([m.fileOffsetOf(1), m.fileOffsetOf(2), m.fileOffsetOf(-1)]).toEqual([PAGE_SIZE, undefined, undefined]);
+    expect([m.readFrame(2), m.readFrame(-1)]).toEqual([undefined, undefined]);
+    expect(m.extent(0, 5, true)).toBe(2);
+    expect(m.extent(-2, 5, false)).toBe(2);
+  });
+
   it('a frame that ends exactly at the end of the file is stored; one byte short, it is not', () => {
     const whole = new Mapped(frames(3));
     expect(whole.hasFrame(3)).toBe(true);

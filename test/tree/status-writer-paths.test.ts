@@ -331,3 +331,104 @@ describe('the region walk never lets a write reach a later read', () => {
     expect(Buffer.from(mine).equals(Buffer.from(bytes))).toBe(true);
   });
 });
+
+describe('the region walk against pointers that only nearly fit', () => {
+  const block = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', X64);
+  const at = (name: string): number => block.fields.find((f) => f.name === name)!.offset;
+  const options: CompleteOptions = { operation: 'initiate', status: 'NDIS_STATUS_FAILURE' };
+  /** Runs the writer and the reference on copies; both outcomes, the pass, and whether the bytes agree. */
+  const both = (bytes: Uint8Array, base: bigint, root = base) => {
+    const mine = bytes.slice();
+    const theirs = bytes.slice();
+    const writer = new StatusWriter();
+    const got = outcome(() => writer.complete(SegmentImage.region(mine, base), root, options));
+    const want = outcome(() => new ReferenceStatusWriter().complete(SegmentImage.region(theirs, base), root, options));
+    return { got, want, pass: writer.lastPass, same: Buffer.from(mine).equals(Buffer.from(theirs)), untouched: Buffer.from(mine).equals(Buffer.from(bytes)) };
+  };
+  // A linker neighbor over a linker path over a new TCP block and a placeholder: PARTIAL for the path.
+  const tree: BlockInput[] = [
+    {
+      role: 'linker',
+      type: 'NeighborOffloadState',
+      '*MiniportOffloadContext': '0x1000',
+      dependents: [{ role: 'linker', type: 'Ip4OffloadState', '*MiniportOffloadContext': '0x1000', dependents: [{ role: 'new-offload', type: 'TcpOffloadState' }, { role: 'placeholder' }] }],
+    },
+  ];
+
+  it('a root 4 GiB above the region, its low half that of the region: outside, AddressError', () => {
+    const enc = encodeTree({ blocks: tree });
+    const r = both(enc.bytes, enc.base, enc.base + 2n ** 32n);
+    expect(r.got).toEqual({ error: expect.stringMatching(/^AddressError/) });
+    expect([r.got, r.same, r.untouched]).toEqual([r.want, true, true]);
+  });
+
+  it('a root whose block ends exactly at the end of the region completes at once', () => {
+    const enc = encodeTree({ blocks: [{ role: 'placeholder' }] });
+    expect(enc.bytes.length).toBe(block.size);
+    const r = both(enc.bytes, enc.base);
+    expect([r.pass, r.same]).toEqual(['immediate', true]);
+    expect(r.got).toEqual(r.want);
+  });
+
+  for (const [name, member] of [['NextBlock', 'NextBlock'], ['DependentBlockList', 'DependentBlockList']] as const) {
+    it(`a ${name} 4 GiB off a real block (same low half), or past the end of the region: AddressError, nothing written`, () => {
+      const enc = encodeTree({ blocks: tree });
+      const dv = new DataView(enc.bytes.buffer);
+      const path = Number(dv.getBigUint64(at('DependentBlockList'), true) - enc.base);
+      const tcp = Number(dv.getBigUint64(path + at('DependentBlockList'), true) - enc.base);
+      const from = member === 'NextBlock' ? tcp : path;
+      for (const target of [enc.base + BigInt(tcp) + 2n ** 32n, enc.base + BigInt(enc.bytes.length), enc.base + BigInt(enc.bytes.length + 4096)]) {
+        const bytes = enc.bytes.slice();
+        new DataView(bytes.buffer).setBigUint64(from + at(member), target, true);
+        const r = both(bytes, enc.base);
+        expect(r.got, target.toString(16)).toEqual({ error: expect.stringMatching(/^AddressError/) });
+        expect([r.got, r.untouched]).toEqual([r.want, true]);
+      }
+    });
+  }
+
+  it('a context pointer 4 GiB off its cell is outside the image: a new offload, not a linker', () => {
+    const enc = encodeTree({ blocks: tree });
+    const bytes = enc.bytes.slice();
+    const dv = new DataView(bytes.buffer);
+    dv.setBigUint64(at('MiniportOffloadContext'), dv.getBigUint64(at('MiniportOffloadContext'), true) + 2n ** 32n, true);
+    const r = both(bytes, enc.base);
+    expect([r.pass, r.same]).toEqual(['immediate', true]);
+    expect(r.got).toEqual(r.want);
+    expect(JSON.parse((r.got as { ok: string }).ok).byRole).toEqual({ placeholder: 1, linker: 1, 'new-offload': 2 });
+  });
+
+  it('a context cell in the last bytes of the region, too short for a pointer: a new offload; whole, a linker', () => {
+    const enc = encodeTree({ blocks: tree });
+    for (const [cellAt, linker] of [[enc.bytes.length - 4, 0], [enc.bytes.length - 8, 1]] as const) {
+      const bytes = enc.bytes.slice();
+      const dv = new DataView(bytes.buffer);
+      dv.setUint32(enc.bytes.length - 4, 0x1000, true); // a non-NULL value in the last four bytes
+      dv.setBigUint64(at('MiniportOffloadContext'), enc.base + BigInt(cellAt), true);
+      const r = both(bytes, enc.base);
+      expect([r.pass, r.same], String(cellAt)).toEqual(['immediate', true]);
+      expect(r.got).toEqual(r.want);
+      expect(JSON.parse((r.got as { ok: string }).ok).byRole.linker).toBe(1 + linker);
+    }
+  });
+
+  it('more blocks than the writer\'s first buffers hold, at every layer; a dangling last pointer undoes them all', () => {
+    // 1 neighbor > 1,500 paths, the last one > 1,500 TCP blocks: the undo log grows inside each loop.
+    const tcps = Array.from({ length: 1500 }, (): BlockInput => ({ role: 'new-offload', type: 'TcpOffloadState' }));
+    const paths = Array.from({ length: 1500 }, (_, k): BlockInput => ({ role: k === 1499 ? 'linker' : 'placeholder', type: 'Ip4OffloadState', ...(k === 1499 ? { '*MiniportOffloadContext': '0x1000', dependents: tcps } : {}) }));
+    const neighbors = Array.from({ length: 1500 }, (_, k): BlockInput => (k === 0 ? { role: 'linker', type: 'NeighborOffloadState', '*MiniportOffloadContext': '0x1000', dependents: paths } : { role: 'placeholder' }));
+    const enc = encodeTree({ blocks: neighbors });
+    const whole = both(enc.bytes, enc.base);
+    expect([whole.pass, whole.same]).toEqual(['immediate', true]);
+    expect(whole.got).toEqual(whole.want);
+    expect(JSON.parse((whole.got as { ok: string }).ok).blocks).toBe(4500);
+    // The last block (the last neighbor) points past the end: everything written before is undone.
+    const bytes = enc.bytes.slice();
+    const dv = new DataView(bytes.buffer);
+    const last = bytes.length - block.size;
+    dv.setBigUint64(last + at('NextBlock'), enc.base + BigInt(bytes.length + 4096), true);
+    const broken = both(bytes, enc.base);
+    expect(broken.got).toEqual({ error: expect.stringMatching(/^AddressError/) });
+    expect([broken.got, broken.untouched]).toEqual([broken.want, true]);
+  });
+});
