@@ -72,9 +72,8 @@ function putPointer(dv: DataView, at: number, v: unknown, ptr: number): boolean 
   return true;
 }
 
-/** A nested structure's value: an object that is not an array or a byte array (the nested writer checks the rest). */
-const isStructValue = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+/** A nested structure's value: an object (the nested writer takes only plain ones: no arrays, no byte arrays). */
+const isStructValue = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 /** Part Header: given only as a plain object with its Length (else partMembers' default would differ). */
 const isPartHeader = (v: unknown): v is Record<string, unknown> =>
@@ -191,11 +190,16 @@ function compileWriter(fields: readonly PlacedField[], ptrSize: number, part?: P
   return new Function(...params, `return function (dv, b, o) {\n${top}\n};`)(...args) as StructWriter;
 }
 
+/** Compiles the writer of a state part (see PartSpec); partWriter() keeps one per layout. */
+export function compilePartWriter(layout: StructLayout, spec: PartSpec): StructWriter {
+  return compileWriter(layout.fields, layout.abi.pointerSize, spec, layout.size);
+}
+
 const partWriters = new WeakMap<StructLayout, StructWriter>();
 
-/** The writer of a state part (see PartSpec), compiled once per layout. */
+/** The writer of a state part, compiled once per layout. */
 export function partWriter(layout: StructLayout, spec: PartSpec): StructWriter {
   let w = partWriters.get(layout);
-  if (!w) partWriters.set(layout, (w = compileWriter(layout.fields, layout.abi.pointerSize, spec, layout.size)));
+  if (!w) partWriters.set(layout, (w = compilePartWriter(layout, spec)));
   return w;
 }
