@@ -77,7 +77,7 @@ export class PagedImage implements MemoryImage {
       throw new UsageError(`DirectoryTableBase ${hex(directoryTableBase)} is not in ${physical.describe()}: ${physical.missingReason(this.pml4)}`);
     }
     const n = options.tlbEntries ?? 1024;
-    if (!(n >= 1 && (n & (n - 1)) === 0)) throw new UsageError(`tlbEntries must be a power of two, not ${n}`);
+    if (!(Number.isInteger(n) && n >= 1 && n <= 2 ** 24 && (n & (n - 1)) === 0)) throw new UsageError(`tlbEntries must be a power of two from 1 to 2^24, not ${n}`);
     this.tlbTag = new Float64Array(n).fill(-1);
     this.tlbPfn = new Float64Array(n);
     this.tlbFrame = new Array<Frame | undefined>(n).fill(undefined);
@@ -293,7 +293,9 @@ export class PagedImage implements MemoryImage {
       while (done < count && budget-- > 0) {
         const k = ph.extent(pfn + done, count - done, true);
         if (k > 0) {
-          if (end !== vpn + done) {
+          // A new range where the last one does not reach, and at the canonical hole (the last
+          // user page and the first kernel page are neighbours as page numbers only).
+          if (end !== vpn + done || end === HALF_VPN) {
             if (end > start) pending.push({ address: vaOf(start), length: (end - start) * PAGE_SIZE });
             start = vpn + done;
           }
