@@ -140,9 +140,12 @@ function copyInto<T extends Int32Array | Float64Array | Uint8Array>(to: T, from:
  * Two paths, one result. When every status is known up front (no `decide`, no `statusByAddress`,
  * and `status` is one the operation allows, so nothing can be refused), one walk decides each
  * block as it goes: placeholders and new offloads at once, linkers when the walk leaves their
- * subtree (a block at a layer <= theirs comes next, or the walk ends). It records where each
- * block is and its status, and a second, tight loop writes the status words: every read of the
- * tree happens before the first write, as in the general path. Otherwise the general path walks
+ * subtree (a block at a layer <= theirs comes next, or the walk ends). On a region or segment
+ * image whose blocks lie in address order it writes each Status as it is decided, keeping the old
+ * words to undo on a late error (on a region, in three nested loops: walkRegion); elsewhere it
+ * records every status and a second loop writes them, so that every read of the tree happens
+ * before the first write. Either way a completion that fails leaves the image as it was.
+ * Otherwise the general path walks
  * (recording role, layer and parent per block), decides bottom-up with the callbacks, checks
  * every status and only then writes.
  */
