@@ -508,9 +508,7 @@ export class StatusWriter {
       // Layer 0. (-2, a pointer out of the region, is below any end.)
       if (a < end || n >= maxBlocks) return this.undo(n, statusAt);
       end = a + size;
-      if (n >= this.cap) this.grow(n + 1);
-      this.off[n] = a;
-      this.old[n] = v.getInt32(a + statusAt, true);
+      this.record(n, a, v, statusAt);
       const r0 = roleAt(v, a + ctxAt, a, baseLo, baseHi, scale, length - ptr, ptr);
       if (r0 < 0) return this.undo(n, statusAt);
       const i0 = n++;
@@ -524,9 +522,7 @@ export class StatusWriter {
         // Layer 1.
         if (b < end || n >= maxBlocks) return this.undo(n, statusAt);
         end = b + size;
-        if (n >= this.cap) this.grow(n + 1);
-        this.off[n] = b;
-        this.old[n] = v.getInt32(b + statusAt, true);
+        this.record(n, b, v, statusAt);
         const r1 = roleAt(v, b + ctxAt, b, baseLo, baseHi, scale, length - ptr, ptr);
         if (r1 < 0) return this.undo(n, statusAt);
         n++;
@@ -540,9 +536,7 @@ export class StatusWriter {
           // Layer 2 (its DependentBlockList is not followed, as by the walker).
           if (c < end || n >= maxBlocks) return this.undo(n, statusAt);
           end = c + size;
-          if (n >= this.cap) this.grow(n + 1);
-          this.off[n] = c;
-          this.old[n] = v.getInt32(c + statusAt, true);
+          this.record(n, c, v, statusAt);
           const r2 = roleAt(v, c + ctxAt, c, baseLo, baseHi, scale, length - ptr, ptr);
           if (r2 < 0) return this.undo(n, statusAt);
           n++;
@@ -580,6 +574,13 @@ export class StatusWriter {
     this.roleCount[1] = linkers;
     this.roleCount[2] = n - placeholders - linkers;
     return n;
+  }
+
+  /** walkRegion's undo log: block n is at `o`; keeps its offset and its Status word as it was. */
+  private record(n: number, o: number, v: DataView, statusAt: number): void {
+    if (n >= this.cap) this.grow(n + 1);
+    this.off[n] = o;
+    this.old[n] = v.getInt32(o + statusAt, true);
   }
 
   /** Puts back the status words of the first n blocks met (immediate mode); returns -1. */
