@@ -9,7 +9,7 @@ import type { Location, MappedRange, MemoryImage } from './image.js';
 import { type Frame, PAGE_SIZE, type PhysicalMemory } from './physical.js';
 
 export interface PagedImageOptions {
-  /** TLB entries (a power of two, default 1024): translations kept, with a hint to the cached frame. */
+  /** TLB entries (a power of two from 1 to 2^24, default 1024): translations kept, with a hint to the cached frame. */
   tlbEntries?: number;
   /** ranges(): most table entries and frame extents examined before giving up (default 2^26). */
   maxWalk?: number;
