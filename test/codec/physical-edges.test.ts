@@ -225,35 +225,25 @@ describe('the frame cache', () => {
     m.frame(1);
     expect(m.stats.frameReads).toBe(reads + 1);
   });
-  it('touch() keeps a frame held elsewhere (a TLB) in the cache; touching the newest changes nothing', () => {
-    const m = RawPhysicalMemory.fromBytes(frames(4), 3);
-    const held = m.frame(0)!;
-    m.frame(1);
-    m.frame(2);
-    m.touch(held); // 0 is the newest again; 1 is next out
-    m.touch(held);
-    m.frame(3);
-    const reads = m.stats.frameReads;
-    m.frame(0);
-    m.frame(2);
-    expect(m.stats.frameReads).toBe(reads);
-    m.frame(1);
-    expect(m.stats.frameReads).toBe(reads + 1);
-  });
-  it('touching the oldest frame moves the tail: the next one out is the one after it', () => {
-    const m = RawPhysicalMemory.fromBytes(frames(4), 3);
-    const oldest = m.frame(0)!;
-    m.frame(1);
-    m.frame(2);
-    m.touch(oldest); // order, newest first: 0 2 1
-    m.frame(3); // evicts 1
-    m.frame(3);
-    const reads = m.stats.frameReads;
-    m.frame(0);
-    m.frame(2);
-    expect(m.stats.frameReads).toBe(reads);
-    m.frame(1);
-    expect(m.stats.frameReads).toBe(reads + 1);
+  it('touch() keeps a frame held elsewhere (a TLB) in the cache: from the back, the middle, or the front (no change)', () => {
+    // Frames 0, 1, 2 read in that order into three slots (newest first: 2 1 0); touch some; read 3.
+    // The slot recycled for 3 is the least recently used one: its Frame object now says PFN 3.
+    const cases: [touched: number[], evicted: number][] = [
+      [[], 0],
+      [[0], 1], // the oldest moved to the front: the tail moves on
+      [[0, 0], 1],
+      [[1], 0], // the middle one
+      [[2], 0], // the newest: nothing changes
+      [[1, 0], 2],
+    ];
+    for (const [touched, evicted] of cases) {
+      const m = RawPhysicalMemory.fromBytes(frames(4), 3);
+      const held = [0, 1, 2].map((pfn) => m.frame(pfn)!);
+      for (const k of touched) m.touch(held[k]!);
+      m.frame(3);
+      expect(held.map((f) => f.pfn), `touched ${touched}`).toEqual([0, 1, 2].map((pfn) => (pfn === evicted ? 3 : pfn)));
+      expect(m.stats.frameReads).toBe(4);
+    }
   });
   it('close() empties the cache and closes the source', () => {
     let closed = 0;
