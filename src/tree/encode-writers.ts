@@ -1,9 +1,10 @@
 /**
  * encodeTree's struct writers: one function per layout, compiled once from the layout, that writes
- * a document object when every member it gives is known and every value a plain in-range number
- * (or a "0x" pointer, or a nested object of such), and returns false as soon as anything else is
- * met, having written only members the object gives, with the values it gives (the general code,
- * writeStruct, then writes them again or throws its EncodeError).
+ * a document object when every member it gives is known and every value a plain in-range number,
+ * a "0x" pointer or a nested object of such. Otherwise it returns false: at the first value it does
+ * not take, or at the end when the object has keys that are not members. By then it has written
+ * only members the object gives, with the values it gives, and the general code (writeStruct)
+ * writes them again or throws its EncodeError.
  *
  * Why compiled: each member becomes a named load (`o["LocalPort"]`, one inline cache per member for
  * documents whose objects share a shape) and a store at a constant offset, checked with one or two
@@ -77,7 +78,7 @@ const isStructValue = (v: unknown): v is Record<string, unknown> => typeof v ===
 
 /** Part Header: given only as a plain object with its Length (else partMembers' default would differ). */
 const isPartHeader = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && isPlain(v) && (v as Record<string, unknown>).Length !== undefined;
+  typeof v === 'object' && v !== null && isPlain(v) && (v as Record<string, unknown>).Length !== undefined;
 
 const SET = { 1: 'setUint8', 2: 'setUint16', 4: 'setUint32' } as const;
 const GET = { 1: 'getUint8', 2: 'getUint16', 4: 'getUint32' } as const;
@@ -112,17 +113,14 @@ function putCode(f: PlacedField, ptrSize: number, nested: () => string): string 
   return undefined; // arrays and the rest: the general code
 }
 
-interface Source {
-  body: string[];
-  /** Nested writers this one calls, by the name it calls them. */
-  nested: Map<string, { fields: readonly PlacedField[] }>;
-}
+/** The nested writers a writer calls, by the name it calls them. */
+type Nested = Map<string, readonly PlacedField[]>;
 
 /**
- * The body of a writer over `fields`: counts the object's keys (skipping what `skip` says), writes
- * each member given, and is true when every key counted was written.
+ * The body of a writer over `fields`: counts the object's keys (for a part, not the keys the encoder
+ * writes itself), writes each member given, and is true when every key counted was written.
  */
-function writerSource(fields: readonly PlacedField[], ptrSize: number, nested: Source['nested'], part?: PartSpec, partSize?: number): string {
+function writerSource(fields: readonly PlacedField[], ptrSize: number, nested: Nested, part?: PartSpec, partSize?: number): string {
   const lines: string[] = ['if (!isPlain(o)) return false;', 'let n = 0, c = 0, v, u, a;'];
   // Part keys that are not the document's to give: '*' keys (what a pointer points to) and the address pointers.
   lines.push(
@@ -133,7 +131,7 @@ function writerSource(fields: readonly PlacedField[], ptrSize: number, nested: S
   const load = (f: PlacedField): string => `v = o[${JSON.stringify(f.name)}];`;
   const nestedName = (f: PlacedField) => (): string => {
     const name = `w${nested.size}`;
-    nested.set(name, { fields: f.fields! });
+    nested.set(name, f.fields!);
     return name;
   };
   const unions = new Map<number, PlacedField[]>();
@@ -175,12 +173,12 @@ function writerSource(fields: readonly PlacedField[], ptrSize: number, nested: S
 const HELPERS = { isPlain, isStructValue, isPartHeader, putPointer };
 
 function compileWriter(fields: readonly PlacedField[], ptrSize: number, part?: PartSpec, partSize?: number): StructWriter {
-  const nested: Source['nested'] = new Map();
+  const nested: Nested = new Map();
   const top = writerSource(fields, ptrSize, nested, part, partSize);
   // Nested writers are compiled first (they may nest in turn) and passed in by name.
   const names: string[] = [];
   const writers: StructWriter[] = [];
-  for (const [name, { fields: inner }] of nested) {
+  for (const [name, inner] of nested) {
     names.push(name);
     writers.push(compileWriter(inner, ptrSize));
   }
