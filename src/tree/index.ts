@@ -9,3 +9,4 @@ export * from './walk.js';
 export * from './annotate.js';
 export * from './diff.js';
 export * from './scan.js';
+export * from './chains.js';

@@ -12,6 +12,8 @@
  * - StatusWriter.complete either completes (changing only Status words of blocks decodeTree
  *   finds, exactly when decodeTree finds no broken link) or throws an OffloadError and leaves the
  *   image byte-identical;
+ * - BlockChains' nested loops visit what a bound-mode TreeWalker visits and end with the same
+ *   error (class, reason, address, blocks before it), never another exception;
  * - encodeOntoCopy and encodeTree with mutated documents either succeed or throw an EncodeError
  *   whose path names the mutated place, and never touch the capture.
  *
@@ -45,6 +47,7 @@ import {
   statusWordArb,
   treeCaseArb,
 } from '../support/arbitraries.js';
+import { chainsTrace, walkerTrace } from '../support/chain-walks.js';
 
 // ---- measuring ------------------------------------------------------------------------------------
 
@@ -451,6 +454,17 @@ describe('valid images, mutated', () => {
         const statusAt = offsetOfMember(tc.abi, tc.ndis, 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', 'Status');
         const words = new Set(preorder(doc.blocks as unknown as BlockInput[]).flatMap(({ block }) => [0, 1, 2, 3].map((k) => (block.offset as number) + statusAt + k)));
         for (let i = 0; i < bytes.length; i++) if (bytes[i] !== before[i] && !words.has(i)) expect.fail(`byte ${i} changed outside every Status word`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('BlockChains visits what a bound-mode TreeWalker visits, and ends with the same error at the same block', () => {
+    assertBounded(
+      fc.property(mutatedArb, fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined }), ({ tc, bytes }, maxBlocks) => {
+        const image = SegmentImage.region(bytes, tc.base);
+        const chains = timed('BlockChains walk of a mutated image', () => chainsTrace(image, tc.base, tc.abi, maxBlocks));
+        expect(chains).toEqual(walkerTrace(image, tc.base, tc.abi, maxBlocks));
       }),
       { numRuns: 150 },
     );
