@@ -7,6 +7,7 @@ import type { SizeName } from './synthetic.js';
 
 export type Kind =
   | 'walk-zero-copy'
+  | 'walk-tree-walker'
   | 'walk-hand'
   | 'walk-bigint'
   | 'walk-native'
@@ -71,6 +72,8 @@ const c = (name: string, kind: Kind, group: string, size: SizeName, warmup: numb
 export const CASES: readonly CaseSpec[] = [
   c('walk-read/zero-copy', 'walk-zero-copy', 'walk@100k', '100k', 50, 60, { heap: true, aliases: ['walk-read/zero-copy@100k'] }),
   c('walk-read/hand-dataview', 'walk-hand', 'walk@100k', '100k', 50, 60, { heap: true, aliases: ['walk-read/hand-dataview@100k'] }),
+  // For context: the same walk with the general cursor (any image, one next() per block).
+  c('walk-read/tree-walker', 'walk-tree-walker', 'walk@100k', '100k', 50, 60, { heap: true, aliases: ['walk-read/tree-walker@100k'] }),
   c('walk-read/hand-bigint', 'walk-bigint', 'walk@100k', '100k', 50, 60),
   c('walk-read/native-c', 'walk-native', 'walk@100k', '100k', 20, 60, { aliases: ['walk-read/native-c@100k'] }),
   // The slow baselines: the checked first run is their warm-up (each run is 100,000 blocks long).
@@ -87,10 +90,12 @@ export const CASES: readonly CaseSpec[] = [
   c('decode-json/stringify', 'stringify', 'decode-json', '100k', 1, 4),
   c('walk-read/zero-copy@10k', 'walk-zero-copy', 'walk@10k', '10k', 500, 300, { heap: true }),
   c('walk-read/hand-dataview@10k', 'walk-hand', 'walk@10k', '10k', 500, 300),
+  c('walk-read/tree-walker@10k', 'walk-tree-walker', 'walk@10k', '10k', 500, 300),
   c('walk-read/native-c@10k', 'walk-native', 'walk@10k', '10k', 100, 300),
   c('status-write/zero-copy@10k', 'status-zero-copy', 'walk@10k', '10k', 500, 300, { heap: true }),
   c('walk-read/zero-copy@1m', 'walk-zero-copy', 'walk@1m', '1m', 10, 20, { heap: true }),
   c('walk-read/hand-dataview@1m', 'walk-hand', 'walk@1m', '1m', 10, 20),
+  c('walk-read/tree-walker@1m', 'walk-tree-walker', 'walk@1m', '1m', 10, 20),
   c('walk-read/native-c@1m', 'walk-native', 'walk@1m', '1m', 5, 20),
   c('status-write/zero-copy@1m', 'status-zero-copy', 'walk@1m', '1m', 10, 20, { heap: true }),
 ];
@@ -103,7 +108,7 @@ export const DUMP_CASE_NAMES: readonly string[] = ['scan/dump@1g', 'scan/read-pa
 export const CASE_NAMES: readonly string[] = [
   ...CASES.filter((x) => !x.name.includes('@')).flatMap((x) => [x.name]),
   ...(['10k', '100k', '1m'] as const).flatMap((s) =>
-    ['walk-read/zero-copy', 'walk-read/hand-dataview', 'walk-read/native-c', 'status-write/zero-copy'].map((n) => `${n}@${s}`),
+    ['walk-read/zero-copy', 'walk-read/hand-dataview', 'walk-read/tree-walker', 'walk-read/native-c', 'status-write/zero-copy'].map((n) => `${n}@${s}`),
   ),
   ...DUMP_CASE_NAMES,
 ];

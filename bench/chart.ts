@@ -1,5 +1,5 @@
 /**
- * The scale chart: time per TCP block against tree size (log scale) for the library's walker,
+ * The scale chart: time per TCP block against tree size (log scale) for the library's walks (BlockChains, TreeWalker),
  * the hand-written DataView walk and the C walk, as a self-contained SVG built from results.json.
  *
  *   npx tsx bench/chart.ts [bench/results.json] [docs/performance-scale.svg]
@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { Results } from './report.js';
 
 const SERIES = [
-  { prefix: 'walk-read/zero-copy', label: 'zero-copy (TreeWalker)', color: '#1f77b4' },
+  { prefix: 'walk-read/zero-copy', label: 'zero-copy (BlockChains)', color: '#1f77b4' },
+  { prefix: 'walk-read/tree-walker', label: 'TreeWalker', color: '#17becf' },
   { prefix: 'walk-read/hand-dataview', label: 'hand-written DataView', color: '#ff7f0e' },
   { prefix: 'walk-read/native-c', label: 'C (gcc -O2)', color: '#2ca02c' },
   { prefix: 'status-write/zero-copy', label: 'status write (StatusWriter)', color: '#9467bd' },

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
 import {
+  BlockChains,
   NDIS_STATUS_VALUES,
   SegmentImage,
   StatusWriter,
@@ -49,6 +50,29 @@ function prepare(spec: CaseSpec): () => unknown {
   };
   switch (spec.kind) {
     case 'walk-zero-copy': {
+      // The hot-path API for a tree in one region: nested loops over the chains, the walk in locals.
+      const V = viewsFor(X64);
+      const tcp = new V.TCP_OFFLOAD_STATE_CONST();
+      const STATE = V.TCP_OFFLOAD_STATE.size;
+      const c = new BlockChains(image, { abi: X64 });
+      const run = (): number => {
+        let sum = 0;
+        for (let n = c.root(root); n >= 0; n = c.next(n)) {
+          for (let p = c.dependents(n); p >= 0; p = c.next(p)) {
+            for (let t = c.dependents(p); t >= 0; t = c.next(t)) {
+              const at = c.stateAt(t, STATE);
+              if (at < 0) continue;
+              tcp.at(c.view, at);
+              sum += tcp.LocalPort + tcp.RemotePort;
+            }
+          }
+        }
+        return sum;
+      };
+      check('the port sum', run(), info.portSum);
+      return run;
+    }
+    case 'walk-tree-walker': {
       const V = viewsFor(X64);
       const tcp = new V.TCP_OFFLOAD_STATE_CONST();
       const STATE = V.TCP_OFFLOAD_STATE.size;

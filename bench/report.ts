@@ -63,6 +63,11 @@ export function targets(results: Results): TargetRow[] {
   for (const s of ['10k', '100k', '1m']) {
     atMost('scale', `walk-read zero-copy / hand-dataview @${s}`, ratio(`walk-read/zero-copy@${s}`, `walk-read/hand-dataview@${s}`), 1.5);
   }
+  for (const s of ['10k', '100k', '1m']) {
+    // For context: the general cursor (TreeWalker) on the same walk, against the same hand loop.
+    const v = ratio(`walk-read/tree-walker@${s}`, `walk-read/hand-dataview@${s}`);
+    rows.push({ group: 'scale', what: `(context) walk-read tree-walker / hand-dataview @${s}`, value: v, target: '–', met: undefined, unit: 'x' });
+  }
   for (const n of ['walk-read/zero-copy@1m', 'status-write/zero-copy@1m']) {
     const r = c.get(n);
     const over = r?.rssBytes !== undefined && r.imageBytes !== undefined ? (r.rssBytes - r.imageBytes) / MB : undefined;
