@@ -197,6 +197,22 @@ describe('scan: where it looks', () => {
     expect(scanImage(c.image())).toEqual([cand(tree, FOUR_BLOCKS_SCORE, [1, 1, 2], [1, 1, 2]), cand(straddling, 2, [1, 0, 0], [0, 1, 0])]);
   });
 
+  it('finds the same blocks whether the capture starts at an even or an odd byte of its buffer (Header.Size read as a word or through the DataView)', () => {
+    for (const abi of [X64, X86]) {
+      const c = new Capture(0x3003, abi === X86 ? 0x80000000n : K, abi);
+      c.put(0xf80, [NEIGHBOR_LINKER]); // straddles the first page
+      c.put(0x1400, FOUR_BLOCKS);
+      c.put(0x2f40, [NEIGHBOR_LINKER]); // straddles into the last, partial page
+      const want = scanImage(c.image(), { abi });
+      expect(want.length).toBe(3);
+      for (const shift of [1, 2, 3]) {
+        const buffer = new Uint8Array(c.bytes.length + shift);
+        buffer.set(c.bytes, shift);
+        expect(scanImage(SegmentImage.region(buffer.subarray(shift), c.base), { abi }), `${abi.name}, bytes at offset ${shift}`).toEqual(want);
+      }
+    }
+  });
+
   it('x86: a block whose Header ends exactly at a page end, found at 4-byte alignment', () => {
     const base = 0x80000000n;
     const c = new Capture(0x2000, base, X86);
