@@ -177,8 +177,8 @@ export async function dumpCases(
         { name: 'scan/read-pages@1g', kind: 'read-pages', file: f1g, root: '0x0', fixture: '', warmup: 1, runs: 5, blocks: buriedTcp },
       ],
       [
-        { name: 'decode/dump@256m', kind: 'decode', file: f256, root: hex(root256), fixture: 'large-x64', warmup: 20, runs: 100, blocks: largeTcp },
-        { name: 'decode/dump@4g', kind: 'decode', file: f4g, root: hex(root4g), fixture: 'large-x64', warmup: 20, runs: 100, blocks: largeTcp },
+        { name: 'decode/dump@256m', kind: 'decode', file: f256, root: hex(root256), fixture: 'large-x64', warmup: 50, runs: 300, blocks: largeTcp },
+        { name: 'decode/dump@4g', kind: 'decode', file: f4g, root: hex(root4g), fixture: 'large-x64', warmup: 50, runs: 300, blocks: largeTcp },
       ],
     ];
     for (const pair of pairs) {
