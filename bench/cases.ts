@@ -16,6 +16,7 @@ export type Kind =
   | 'status-zero-copy'
   | 'status-hand'
   | 'status-restructure'
+  | 'status-native'
   | 'encode-zero-copy'
   | 'encode-restructure'
   | 'alloc-floor'
@@ -81,6 +82,8 @@ export const CASES: readonly CaseSpec[] = [
   c('walk-read/buffer-layout', 'walk-buffer-layout', 'walk-buffer-layout', '100k', 0, 3),
   c('status-write/zero-copy', 'status-zero-copy', 'status@100k', '100k', 50, 60, { heap: true, aliases: ['status-write/zero-copy@100k'] }),
   c('status-write/hand-dataview', 'status-hand', 'status@100k', '100k', 50, 60, { heap: true }),
+  // For context: the hand loop in C, what the machine allows a writer of this tree at all.
+  c('status-write/native-c', 'status-native', 'status@100k', '100k', 20, 60),
   c('status-write/restructure', 'status-restructure', 'status-restructure', '100k', 0, 3),
   c('encode/zero-copy', 'encode-zero-copy', 'encode', '100k', 2, 6),
   c('encode/restructure', 'encode-restructure', 'encode', '100k', 0, 3),

@@ -2,8 +2,8 @@
  * Runs one group of benchmark cases in a process of their own (a peak RSS that is theirs), in
  * interleaved rounds, and prints their results as one JSON line. Started by bench/run.ts:
  *
- *   node --expose-gc <bundle of this file> <group> <images.json> [native walk binary]
- *   node --expose-gc --import tsx bench/child.ts <group> <images.json> [native walk binary]
+ *   node --expose-gc <bundle of this file> <group> <images.json> [native binary]
+ *   node --expose-gc --import tsx bench/child.ts <group> <images.json> [native binary]
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -197,12 +197,37 @@ function peakRss(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-/** The C walk, run by this process between the JavaScript cases of a round: its own timings. */
+let completedStatusSum: number | undefined;
+
+/** The sum of the Status words over all blocks once the hand loop has completed the tree. */
+function statusSumAfterCompletion(): number {
+  if (completedStatusSum === undefined) {
+    handStatusWrite(dv, baseLo, baseHi, rootOffset, STATUS);
+    const blk = new (viewsFor(X64).NDIS_MINIPORT_OFFLOAD_BLOCK_LIST)();
+    const c = new BlockChains(image, { abi: X64 });
+    let sum = 0;
+    for (let n = c.root(root); n >= 0; n = c.next(n)) {
+      sum += blk.at(c.view, n).Status >>> 0;
+      for (let p = c.dependents(n); p >= 0; p = c.next(p)) {
+        sum += blk.at(c.view, p).Status >>> 0;
+        for (let t = c.dependents(p); t >= 0; t = c.next(t)) sum += blk.at(c.view, t).Status >>> 0;
+      }
+    }
+    completedStatusSum = sum;
+  }
+  return completedStatusSum;
+}
+
+/** A C loop, run by this process between the JavaScript cases of a round: its own timings. */
 function runNative(spec: CaseSpec, warmup: number, iterations: number): number[] {
   if (!nativeBinary) return [];
-  const out = execFileSync(nativeBinary, [info.file, info.base, info.root, String(warmup), String(iterations)], { encoding: 'utf8' });
+  const status = spec.kind === 'status-native';
+  const args = [status ? 'status' : 'read', info.file, info.base, info.root, String(warmup), String(iterations)];
+  if (status) args.push((STATUS >>> 0).toString(16));
+  const out = execFileSync(nativeBinary, args, { encoding: 'utf8' });
   const { sum, ms } = JSON.parse(out) as { sum: number; ms: number[] };
-  if (sum !== info.portSum) throw new Error(`${spec.name}: the port sum is ${sum}, expected ${info.portSum}`);
+  const want = status ? statusSumAfterCompletion() : info.portSum;
+  if (sum !== want) throw new Error(`${spec.name}: the ${status ? 'Status' : 'port'} sum is ${sum}, expected ${want}`);
   return ms;
 }
 
@@ -225,10 +250,10 @@ const median = (xs: number[]): number => {
 
 async function main(): Promise<void> {
   const fns = new Map<CaseSpec, () => unknown>();
-  for (const spec of cases) if (spec.kind !== 'walk-native') fns.set(spec, prepare(spec));
+  for (const spec of cases) if (spec.kind !== 'walk-native' && spec.kind !== 'status-native') fns.set(spec, prepare(spec));
   const samples = new Map<CaseSpec, number[]>(cases.map((c) => [c, []]));
   const rounds = group!.rounds;
-  // The C walk is another process: started five times, not every round.
+  // The C loops run in another process: started five times, not every round.
   const nativeEvery = Math.max(1, Math.ceil(rounds / 5));
   for (let round = 0; round < rounds; round++) {
     for (const spec of cases) {

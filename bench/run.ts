@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     const imagesFile = path.join(dir, 'images.json');
     writeFileSync(imagesFile, JSON.stringify(images));
     let native: string | undefined;
-    if (ccVersion() && selected.some((g) => CASES.some((c) => c.group === g.name && c.kind === 'walk-native'))) {
+    if (ccVersion() && selected.some((g) => CASES.some((c) => c.group === g.name && (c.kind === 'walk-native' || c.kind === 'status-native')))) {
       native = path.join(dir, 'walk');
       execFileSync('gcc', ['-O2', '-o', native, path.join(here, 'native', 'walk.c')]);
     } else console.error('no C compiler: the native-c cases are skipped');
