@@ -38,9 +38,9 @@ export interface BlockChainsOptions {
 
 export class BlockChains {
   /** The segment of the tree (the first one until root() finds the root in another): block offsets are offsets in it. */
-  view: DataView;
+  view!: DataView;
   /** Address of the first byte of `view`. */
-  base: bigint;
+  base = 0n;
   readonly abi: Abi;
   readonly blockSize: number;
   readonly maxBlocks: number | undefined;
@@ -49,16 +49,18 @@ export class BlockChains {
   private readonly dependentAt: number;
   /** 1 for 8-byte pointers, 0 for 4-byte ones: multiplies the high half read after a pointer. */
   private readonly hiScale: number;
-  // The segment's fields are set once for a region (V8 may then treat them as constants) and
-  // change only when a root lies in another segment.
-  private segment: Segment;
-  private baseLo: number;
-  private baseHi: number;
+  // The segment's fields, set by enter(): once for a region (V8 may then treat them as constants),
+  // again only when a root lies in another segment. The numbers start as numbers, so that V8
+  // keeps them unboxed.
+  private segment!: Segment;
+  private baseLo = 0;
+  private baseHi = 0;
   /** The last offset where a whole block fits in `view`. */
-  private last: number;
+  private last = 0;
   /** Bytes in `view` (a field: reading DataView.byteLength in the loop costs its checks). */
-  private length: number;
-  private capacity: number;
+  private length = 0;
+  /** A tree whose blocks do not overlap has at most this many (at least 1: the root then fails to locate). */
+  private capacity = 0;
   private count = 0;
   private limit = 0;
   private limitIsCapacity = false;
@@ -75,16 +77,7 @@ export class BlockChains {
     this.nextAt = o.next;
     this.dependentAt = o.dependent;
     this.hiScale = this.abi.pointerSize === 8 ? 1 : 0;
-    const s = image.segments[0]!;
-    this.segment = s;
-    this.view = new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength);
-    this.base = s.base;
-    this.baseLo = lo32(s.base);
-    this.baseHi = hi32(s.base);
-    this.length = s.bytes.length;
-    this.last = s.bytes.length - this.blockSize;
-    // A tree whose blocks do not overlap has at most this many (at least 1: the root then fails to locate).
-    this.capacity = Math.max(1, Math.floor(s.bytes.length / this.blockSize));
+    this.enter(image.segments[0]!);
   }
 
   /**
