@@ -23,6 +23,9 @@ export type Kind =
   | 'decode-json'
   | 'stringify';
 
+/** The cases run by the C program (bench/native/walk.c), which times itself. */
+export const isNative = (kind: Kind): boolean => kind === 'walk-native' || kind === 'status-native';
+
 export interface CaseSpec {
   name: string;
   kind: Kind;

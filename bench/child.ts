@@ -21,7 +21,7 @@ import {
   viewsFor,
 } from '../src/index.js';
 import { bufferLayoutWalk, restructureEncode, restructureStatusWrite, restructureWalk } from './baselines.js';
-import { CASES, type CaseResult, type CaseSpec, GROUPS, type Images } from './cases.js';
+import { CASES, type CaseResult, type CaseSpec, GROUPS, type Images, isNative } from './cases.js';
 import { handStatusWrite, handWalk, handWalkBigInt } from './hand.js';
 import { SIZES, syntheticDocument } from './synthetic.js';
 
@@ -250,7 +250,7 @@ const median = (xs: number[]): number => {
 
 async function main(): Promise<void> {
   const fns = new Map<CaseSpec, () => unknown>();
-  for (const spec of cases) if (spec.kind !== 'walk-native' && spec.kind !== 'status-native') fns.set(spec, prepare(spec));
+  for (const spec of cases) if (!isNative(spec.kind)) fns.set(spec, prepare(spec));
   const samples = new Map<CaseSpec, number[]>(cases.map((c) => [c, []]));
   const rounds = group!.rounds;
   // The C loops run in another process: started five times, not every round.

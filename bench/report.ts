@@ -35,21 +35,18 @@ export function targets(results: Results): TargetRow[] {
   const atLeast = (group: string, what: string, v: number | undefined, limit: number): void => {
     rows.push({ group, what, value: v, target: `>= ${limit}x`, met: v === undefined ? undefined : v >= limit, unit: 'x' });
   };
+  /** A ratio shown for context, with no target. */
+  const context = (group: string, what: string, v: number | undefined): void => {
+    rows.push({ group, what: `(context) ${what}`, value: v, target: '–', met: undefined, unit: 'x' });
+  };
   atMost('walk-read', 'zero-copy / hand-dataview', ratio('walk-read/zero-copy', 'walk-read/hand-dataview'), 1.5);
   atMost('walk-read', 'zero-copy / native-c (100k)', ratio('walk-read/zero-copy', 'walk-read/native-c'), 3);
   atLeast('walk-read', 'restructure / zero-copy', ratio('walk-read/restructure', 'walk-read/zero-copy'), 300);
   atLeast('walk-read', 'buffer-layout / zero-copy', ratio('walk-read/buffer-layout', 'walk-read/zero-copy'), 300);
   atMost('status-write', 'zero-copy / hand-dataview', ratio('status-write/zero-copy', 'status-write/hand-dataview'), 1.3);
   atLeast('status-write', 'restructure / zero-copy', ratio('status-write/restructure', 'status-write/zero-copy'), 500);
-  // For context: the same ratio for the hand loop compiled by gcc, the most any writer reaches here.
-  rows.push({
-    group: 'status-write',
-    what: '(context) restructure / native-c',
-    value: ratio('status-write/restructure', 'status-write/native-c'),
-    target: '–',
-    met: undefined,
-    unit: 'x',
-  });
+  // The same ratio for the hand loop compiled by gcc: the most any writer reaches on this machine.
+  context('status-write', 'restructure / native-c', ratio('status-write/restructure', 'status-write/native-c'));
   const heap = c.get('status-write/zero-copy')?.heapDeltaBytes;
   rows.push({
     group: 'status-write',
@@ -66,16 +63,15 @@ export function targets(results: Results): TargetRow[] {
     const zc = med('encode/zero-copy');
     const rs = med('encode/restructure');
     const v = floor !== undefined && zc !== undefined && rs !== undefined && zc > floor ? (rs - floor) / (zc - floor) : undefined;
-    rows.push({ group: 'encode', what: '(context) the same, less encode/alloc-floor on both sides', value: v, target: '–', met: undefined, unit: 'x' });
+    context('encode', 'the same, less encode/alloc-floor on both sides', v);
   }
   atMost('decode-json', 'zero-copy / stringify', ratio('decode-json/zero-copy', 'decode-json/stringify'), 3);
   for (const s of ['10k', '100k', '1m']) {
     atMost('scale', `walk-read zero-copy / hand-dataview @${s}`, ratio(`walk-read/zero-copy@${s}`, `walk-read/hand-dataview@${s}`), 1.5);
   }
   for (const s of ['10k', '100k', '1m']) {
-    // For context: the general cursor (TreeWalker) on the same walk, against the same hand loop.
-    const v = ratio(`walk-read/tree-walker@${s}`, `walk-read/hand-dataview@${s}`);
-    rows.push({ group: 'scale', what: `(context) walk-read tree-walker / hand-dataview @${s}`, value: v, target: '–', met: undefined, unit: 'x' });
+    // The general cursor (TreeWalker) on the same walk, against the same hand loop.
+    context('scale', `walk-read tree-walker / hand-dataview @${s}`, ratio(`walk-read/tree-walker@${s}`, `walk-read/hand-dataview@${s}`));
   }
   for (const n of ['walk-read/zero-copy@1m', 'status-write/zero-copy@1m']) {
     const r = c.get(n);

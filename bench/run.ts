@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { encodeTree } from '../src/index.js';
-import { CASES, CASE_NAMES, type CaseResult, DUMP_CASE_NAMES, DUMP_GROUP, GROUPS, type GroupSpec, type ImageInfo, type Images } from './cases.js';
+import { CASES, CASE_NAMES, type CaseResult, DUMP_CASE_NAMES, DUMP_GROUP, GROUPS, type GroupSpec, type ImageInfo, type Images, isNative } from './cases.js';
 import { dumpCases } from './dump-cases.js';
 import { scaleChart } from './chart.js';
 import { type Results, casesTable, machineLine, targetsTable } from './report.js';
@@ -136,10 +136,12 @@ async function main(): Promise<void> {
     const imagesFile = path.join(dir, 'images.json');
     writeFileSync(imagesFile, JSON.stringify(images));
     let native: string | undefined;
-    if (ccVersion() && selected.some((g) => CASES.some((c) => c.group === g.name && (c.kind === 'walk-native' || c.kind === 'status-native')))) {
-      native = path.join(dir, 'walk');
-      execFileSync('gcc', ['-O2', '-o', native, path.join(here, 'native', 'walk.c')]);
-    } else console.error('no C compiler: the native-c cases are skipped');
+    if (selected.some((g) => CASES.some((c) => c.group === g.name && isNative(c.kind)))) {
+      if (ccVersion()) {
+        native = path.join(dir, 'walk');
+        execFileSync('gcc', ['-O2', '-o', native, path.join(here, 'native', 'walk.c')]);
+      } else console.error('no C compiler: the native-c cases are skipped');
+    }
     const child = await bundleChild();
     const results: CaseResult[] = [];
     for (const group of selected) {
