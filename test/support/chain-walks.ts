@@ -22,8 +22,8 @@ const visit = (layer: number, address: bigint, state: number): string => `${laye
 function ended(e: unknown): string {
   if (e instanceof WalkError) return `WalkError ${e.reason} 0x${e.address.toString(16)} after ${e.blocks}`;
   if (e instanceof AddressError) return `AddressError 0x${e.address.toString(16)}`;
-  // Anything else (a RangeError above all) is a bug in the cursor: let the test see it as it is.
   if (e instanceof OffloadError) return `${e.constructor.name} ${e.message}`;
+  // Anything else (a RangeError above all) is a bug in the cursor: let the test see it as it is.
   throw e;
 }
 
