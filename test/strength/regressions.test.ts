@@ -7,15 +7,7 @@ import { EncodeError } from '../../src/errors.js';
 import { SegmentImage } from '../../src/codec/image.js';
 import { decodeTree } from '../../src/tree/decode.js';
 import { type EncodeInput, encodeOnto, encodeOntoCopy, encodeTree } from '../../src/tree/encode.js';
-
-const errorOf = (fn: () => unknown): unknown => {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-};
+import { errorOf } from '../support/errors.js';
 
 describe('decode -> encode of a block whose Type has no state parts', () => {
   // TcpOffloadResourceState (16) is a TCP-layer type with no state structure. In query, every

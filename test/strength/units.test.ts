@@ -28,15 +28,7 @@ import { formatLayoutText, layoutToJson, windbgType } from '../../src/layout/des
 import { NDIS_STATUS, PVOID, UCHAR, ULONG, USHORT, array, bits, enumRef, field, inline, pointer, struct, structRef, union } from '../../src/layout/descriptor.js';
 import { placeStruct } from '../../src/layout/msvc.js';
 import { descriptorOf, layoutOf } from '../../src/layout/registry.js';
-
-const errorOf = (fn: () => unknown): unknown => {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-};
+import { errorOf } from '../support/errors.js';
 
 describe('typed errors', () => {
   it('carry a stable code, their fields, a message built from them, and their own class name', () => {

@@ -26,6 +26,7 @@ import {
   type Abi,
   type MemoryImage,
 } from '../../src/index.js';
+import { errorOf } from '../support/errors.js';
 
 const SIZE = 152; // NDIS_MINIPORT_OFFLOAD_BLOCK_LIST on x64
 const X86_SIZE = 76;
@@ -64,15 +65,6 @@ function walk(w: TreeWalker, image: MemoryImage, root: bigint, layer = 0): strin
   w.reset(image, root, layer);
   while (w.next()) out.push(`${w.layer}:${w.address().toString(16)}`);
   return out;
-}
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('nothing was thrown');
 }
 
 const both = (options: { maxBlocks?: number } = {}): TreeWalker[] => [new TreeWalker(options), new ExactTreeWalker(options)];
@@ -176,7 +168,7 @@ describe('following pointers from a cached segment', () => {
     const base = 0xffffc70a12340000n;
     const image = SegmentImage.region(bytesWith(0x300, [{ at: 0, next: 0x12340098n }, { at: 0x98 }]), base);
     for (const w of both()) {
-      const e = thrown(() => walk(w, image, base));
+      const e = errorOf(() => walk(w, image, base));
       expect(e).toBeInstanceOf(AddressError);
       expect(e.message).toBe('the tree (block 1): 0x12340098 (+152 bytes) is outside the captured memory');
       expect([(e as AddressError).address, (e as AddressError).size, (e as AddressError).path]).toEqual([0x12340098n, 152, 'the tree (block 1)']);
@@ -188,7 +180,7 @@ describe('following pointers from a cached segment', () => {
     const base = 0x1_ffff_ff00n;
     const image = SegmentImage.region(bytesWith(0x300, [{ at: 0, dep: 0x10n }, { at: 0x110 }]), base);
     for (const w of both()) {
-      const e = thrown(() => walk(w, image, base));
+      const e = errorOf(() => walk(w, image, base));
       expect(e).toBeInstanceOf(AddressError);
       expect(e.message).toBe('the tree (block 1): 0x10 (+152 bytes) is outside the captured memory');
       expect([w.blocks, w.missLayer]).toEqual([1, 1]); // the dependent's layer
@@ -314,7 +306,7 @@ describe('the segment cache, as missLayer and visitBits show it', () => {
     }
     // A revisit is still refused within one walk.
     const loop = bytesWith(0x200, [{ at: 0, next: 0x40000n }]);
-    const e = thrown(() => walk(w, SegmentImage.region(loop, 0x40000n), 0x40000n));
+    const e = errorOf(() => walk(w, SegmentImage.region(loop, 0x40000n), 0x40000n));
     expect(e).toBeInstanceOf(WalkError);
     expect([(e as WalkError).reason, (e as WalkError).blocks]).toEqual(['revisit', 2]); // counted before this visit() ran
   });
@@ -331,7 +323,7 @@ describe('exact mode with blocks that are not slot-aligned', () => {
     const overlapping = SegmentImage.region(bytesWith(0x200, [{ at: 0, next: base + 164n, dep: base + 160n }]), base);
     expect(walk(w, overlapping, base)).toEqual(['0:50000', '1:500a0', '0:500a4']);
     const self = SegmentImage.region(bytesWith(0x200, [{ at: 0, next: base + 164n }, { at: 164, next: base + 164n }]), base);
-    const e = thrown(() => walk(w, self, base));
+    const e = errorOf(() => walk(w, self, base));
     expect(e).toBeInstanceOf(WalkError);
     expect([(e as WalkError).reason, (e as WalkError).address, (e as WalkError).blocks]).toEqual(['revisit', base + 164n, 2]);
   });
@@ -365,7 +357,7 @@ describe('the capacity bound against maxBlocks (bound mode)', () => {
       [capacity, 'limit', capacity],
       [capacity - 1, 'limit', capacity - 1],
     ] as const) {
-      const e = thrown(() => walk(new TreeWalker({ maxBlocks }), loop, base)) as WalkError;
+      const e = errorOf(() => walk(new TreeWalker({ maxBlocks }), loop, base)) as WalkError;
       expect(e).toBeInstanceOf(WalkError);
       expect([e.reason, e.code, e.address, e.blocks]).toEqual([reason, reason === 'revisit' ? 'CYCLE' : 'LIMIT_BLOCKS', base, blocks]);
       expect(e.message).toBe(
@@ -378,10 +370,10 @@ describe('the capacity bound against maxBlocks (bound mode)', () => {
 
   it('exact mode refuses the second visit at once, whatever maxBlocks', () => {
     for (const maxBlocks of [undefined, 2, capacity]) {
-      const e = thrown(() => walk(new ExactTreeWalker({ maxBlocks }), loop, base)) as WalkError;
+      const e = errorOf(() => walk(new ExactTreeWalker({ maxBlocks }), loop, base)) as WalkError;
       expect([e.reason, e.blocks]).toEqual(['revisit', 1]);
     }
-    const e = thrown(() => walk(new ExactTreeWalker({ maxBlocks: 1 }), SegmentImage.region(bytesWith(0x300, [{ at: 0, next: base + 0x98n }, { at: 0x98 }]), base), base)) as WalkError;
+    const e = errorOf(() => walk(new ExactTreeWalker({ maxBlocks: 1 }), SegmentImage.region(bytesWith(0x300, [{ at: 0, next: base + 0x98n }, { at: 0x98 }]), base), base)) as WalkError;
     expect(e.message).toBe('block at 0x70098 (after 1 blocks): more than 1 blocks');
   });
 });
@@ -392,13 +384,13 @@ describe('the walker\'s AddressError', () => {
   it('names the root, or the tree with the blocks met so far, and why the bytes are not there', () => {
     const image = SegmentImage.region(bytesWith(0x300, [{ at: 0, next: base + 0x98n }, { at: 0x98, dep: base + 0x130n }, { at: 0x130, next: base + 0x2f8n }]), base);
     for (const w of both()) {
-      let e = thrown(() => walk(w, image, base - 0x1000n)) as AddressError;
+      let e = errorOf(() => walk(w, image, base - 0x1000n)) as AddressError;
       expect(e).toBeInstanceOf(AddressError);
       expect(e.message).toBe('root: 0x7f000 (+152 bytes) is outside the captured memory');
       expect([e.path, w.blocks, w.missLayer]).toEqual(['root', 0, 0]);
-      e = thrown(() => walk(w, image, base + 0x2f0n)) as AddressError;
+      e = errorOf(() => walk(w, image, base + 0x2f0n)) as AddressError;
       expect(e.message).toBe('root: 0x802f0 (+152 bytes) runs past the end of the captured memory at 0x80300 (16 of 152 bytes captured)');
-      e = thrown(() => walk(w, image, base)) as AddressError;
+      e = errorOf(() => walk(w, image, base)) as AddressError;
       expect(e.message).toBe('the tree (block 3): 0x802f8 (+152 bytes) runs past the end of the captured memory at 0x80300 (8 of 152 bytes captured)');
       expect([e.address, e.path, w.blocks, w.missLayer]).toEqual([base + 0x2f8n, 'the tree (block 3)', 3, 1]); // a path block's NextBlock
     }
@@ -409,7 +401,7 @@ describe('the walker\'s AddressError', () => {
     const before = bytes.slice();
     const image = SegmentImage.region(bytes, base);
     for (const operation of ['invalidate', 'initiate'] as const) {
-      const e = thrown(() => new StatusWriter().complete(image, base, { operation })) as AddressError;
+      const e = errorOf(() => new StatusWriter().complete(image, base, { operation })) as AddressError;
       expect(e).toBeInstanceOf(AddressError);
       expect(e.message).toBe('the tree (block 3): 0x802f8 (+152 bytes) runs past the end of the captured memory at 0x80300 (8 of 152 bytes captured)');
       expect(bytes).toEqual(before);

@@ -27,6 +27,7 @@ import {
 } from '../../src/index.js';
 import { fcParams, treeCaseArb, type TreeCase } from '../support/arbitraries.js';
 import { STATE_PROBE, chainsTrace, walkerTrace } from '../support/chain-walks.js';
+import { errorOf } from '../support/errors.js';
 
 const BASE = 0xffffc70a12340000n;
 const sample = (): Uint8Array => new Uint8Array(readFileSync('fixtures/sample-x64.bin'));
@@ -48,15 +49,6 @@ function decodedTrace(image: MemoryImage, root: bigint, length: number, abi = X6
   visit(decodeTree(image, root, { abi }).blocks, 0);
   return out;
 }
-
-const errorOf = (fn: () => unknown): Error => {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('no error');
-};
 
 /** The first TCP block of the walk, through BlockChains. */
 const firstTcp = (c: BlockChains, root: bigint): number => c.dependents(c.dependents(c.root(root)));

@@ -23,6 +23,7 @@ import {
   type MemoryImage,
 } from '../../src/index.js';
 import { placeTree } from '../support/dump-trees.js';
+import { errorOf } from '../support/errors.js';
 
 const block = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', X64);
 const SIZE = block.size;
@@ -52,15 +53,6 @@ const decoded = (image: MemoryImage, root: bigint): string[] => {
   visit(decodeTree(image, root).blocks, 0);
   return out;
 };
-const errorOf = (fn: () => unknown): WalkError => {
-  try {
-    fn();
-  } catch (e) {
-    return e as WalkError;
-  }
-  throw new Error('no error');
-};
-
 describe('on a paged image', () => {
   // The sample at its base + 0xf80: the root straddles a page boundary, frames are scattered.
   const t = placeTree('sample-x64');
@@ -94,13 +86,13 @@ describe('on a paged image', () => {
     new DataView(bytes.buffer).setBigUint64(off('NextBlock'), t.root, true);
     const loop = paged(t.root, bytes);
     const n = decoded(SegmentImage.region(bytes, t.root), t.root).length;
-    const exact = errorOf(() => walk(new TreeWalker({ revisits: 'exact' }), loop, t.root));
+    const exact = errorOf<WalkError>(() => walk(new TreeWalker({ revisits: 'exact' }), loop, t.root));
     expect(exact).toBeInstanceOf(WalkError);
     expect([exact.reason, exact.code, exact.address, exact.blocks]).toEqual(['revisit', 'CYCLE', t.root, n]);
     expect(exact.message).toContain('reached twice (a cycle or a shared block)');
     // No capacity to bound a paged walk: the limit does.
     const bound = new TreeWalker({ maxBlocks: 25 });
-    const e = errorOf(() => walk(bound, loop, t.root));
+    const e = errorOf<WalkError>(() => walk(bound, loop, t.root));
     expect([e.reason, e.code, e.blocks]).toEqual(['limit', 'LIMIT_BLOCKS', 25]);
     expect(e.message).toMatch(/more than 25 blocks$/);
     // Reset forgets the visits: the same exact walker walks the intact tree again.
@@ -195,15 +187,15 @@ describe('exact mode on a region', () => {
     new DataView(loop.buffer).setBigUint64(off('NextBlock'), root, true);
     const w = new ExactTreeWalker({ maxBlocks: 40 });
     w.checkVisits = false;
-    expect(errorOf(() => walk(w, SegmentImage.region(loop, root), root)).reason).toBe('limit');
+    expect(errorOf<WalkError>(() => walk(w, SegmentImage.region(loop, root), root)).reason).toBe('limit');
     w.checkVisits = true;
-    expect(errorOf(() => walk(w, SegmentImage.region(loop, root), root)).reason).toBe('revisit');
+    expect(errorOf<WalkError>(() => walk(w, SegmentImage.region(loop, root), root)).reason).toBe('revisit');
   });
 
   it('bound mode names the image capacity it stopped at', () => {
     const loop = bytes.slice();
     new DataView(loop.buffer).setBigUint64(off('NextBlock'), root, true);
-    const e = errorOf(() => walk(new TreeWalker(), SegmentImage.region(loop, root), root));
+    const e = errorOf<WalkError>(() => walk(new TreeWalker(), SegmentImage.region(loop, root), root));
     const capacity = Math.floor(bytes.length / SIZE);
     expect([e.reason, e.code, e.blocks]).toEqual(['revisit', 'CYCLE', capacity]);
     expect(e.message).toBe(
@@ -212,7 +204,7 @@ describe('exact mode on a region', () => {
     // The block it refused is one of the tree's (the loop goes round the tree).
     expect(decoded(SegmentImage.region(loop, root), root).map((s) => BigInt(`0x${s.slice(2)}`))).toContain(e.address);
     // A maxBlocks below the capacity is the limit instead.
-    expect(errorOf(() => walk(new TreeWalker({ maxBlocks: 3 }), SegmentImage.region(loop, root), root)).message).toMatch(/more than 3 blocks$/);
+    expect(errorOf<WalkError>(() => walk(new TreeWalker({ maxBlocks: 3 }), SegmentImage.region(loop, root), root)).message).toMatch(/more than 3 blocks$/);
   });
 
   it('one walker over several images in turn: each walk is the image\'s own', () => {
