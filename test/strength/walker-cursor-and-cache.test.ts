@@ -28,8 +28,9 @@ import {
 } from '../../src/index.js';
 import { errorOf } from '../support/errors.js';
 
-const SIZE = 152; // NDIS_MINIPORT_OFFLOAD_BLOCK_LIST on x64
-const X86_SIZE = 76;
+// NDIS_MINIPORT_OFFLOAD_BLOCK_LIST (its sizes are checked against C in test/layout).
+const SIZE = blockOffsets(X64).size;
+const X86_SIZE = blockOffsets(X86).size;
 const TWO32 = 0x1_0000_0000n;
 
 interface Block {
@@ -227,7 +228,7 @@ describe('following pointers from a cached segment', () => {
     const base = 0x81230000n;
     // NextBlock 0 followed by a non-zero DependentBlockList; DependentBlockList 0 followed by a Status.
     const image = SegmentImage.region(
-      bytesWith(4 * X86_SIZE, [{ at: 0, dep: base + 76n }, { at: 76, status: 0xc0000001 | 0 }], X86),
+      bytesWith(4 * X86_SIZE, [{ at: 0, dep: base + BigInt(X86_SIZE) }, { at: X86_SIZE, status: 0xc0000001 | 0 }], X86),
       base,
     );
     for (const w of [new TreeWalker({ abi: X86 }), new ExactTreeWalker({ abi: X86 })]) {
