@@ -50,20 +50,11 @@ export function parseExportFormat(text: string | undefined): ExportFormat {
   return text as ExportFormat;
 }
 
-/**
- * The base to write into a spec, checked: it must fit the ABI's pointers and, for a .ksy (whose
- * JavaScript runtime, and so the Web IDE, computes with doubles), be exactly representable as a
- * double: any address with its low 11 bits clear is, so every page-aligned one.
- */
-export function checkBase(abi: Abi, base: bigint | undefined, forJavaScript = false): bigint {
+/** The base to write into a spec, checked: it must fit the ABI's pointers. */
+export function checkBase(abi: Abi, base: bigint | undefined): bigint {
   const b = base ?? DEFAULT_BASE[abi.name];
   const max = (1n << BigInt(abi.pointerSize * 8)) - 1n;
   if (b < 0n || b > max) throw new UsageError(`--base 0x${b.toString(16)} does not fit a ${abi.pointerSize * 8}-bit ${abi.name} address`);
-  if (forJavaScript && BigInt(Number(b)) !== b) {
-    throw new UsageError(
-      `--base 0x${b.toString(16)} has more significant bits than a JavaScript number holds, so the Kaitai runtime cannot compute with it exactly: give the page-aligned base of the capture`,
-    );
-  }
   return b;
 }
 

@@ -3,11 +3,13 @@
  * layouts. Open it with a capture in the Kaitai Web IDE, or compile it with kaitai-struct-compiler.
  *
  * The top-level type `ndis_offload` reads the tree whose root block is the first byte of the
- * stream. Pointers are read as u8 (x64) or u4 (x86), as in C; the blocks they lead to are
- * instances at `pointer - base`, where `base` (the address of the stream's first byte) is a param
- * of `offload_block` and a value instance of the top-level type, set by `export --base`.
- * On x64 the positions are computed from the two 32-bit halves of each pointer, so that the
- * JavaScript runtime (whose u8 is a double) gets them exactly.
+ * stream. Pointers are read as u4 on x86; on x64 each is a `pointer64`: its two 32-bit halves `lo`
+ * and `hi` and `hex`, the value as `ndis-offload decode` prints it, because the JavaScript runtime
+ * (and so the Web IDE) reads a u8 as a double and loses its low bits. The blocks pointers lead to
+ * are instances at `pointer - base`, where `base` (the address of the stream's first byte, set by
+ * `export --base`; on x64 its halves `base_lo` and `base_hi`) is passed to every `offload_block`;
+ * the positions are computed from the halves, which is exact in every runtime. A block on the
+ * route from the root to itself (a cycle) is read and marked `cycle`, and not walked again.
  *
  * Bit-fields are read with little-endian bit order (`b12le`): Microsoft C allocates them from the
  * least significant bit of their storage unit up, and the unused bits of the unit are read too.
@@ -48,9 +50,12 @@ const hex = (n: number): string => `0x${n.toString(16).padStart(3, '0')}`;
 
 /** The .ksy text for an ABI and NDIS revision. */
 export function ksySpec(abi: Abi, ndis: NdisRevision, options: ExportOptions = {}): string {
-  const base = checkBase(abi, options.base, true);
+  const base = checkBase(abi, options.base);
+  const wide = abi.pointerSize === 8;
   const types: YamlMap = {};
   types.offload_block = offloadBlockType(abi, ndis);
+  types.route_check = routeCheckType();
+  if (wide) types.pointer64 = pointer64Type();
   for (const s of STRUCTS) {
     const layout = layoutOf(s.name, abi, ndis);
     emitStruct(types, ksyTypeName(s.name), structItems(layout), 0, layout.size, `${s.name}: ${s.doc}`, abi);
@@ -74,14 +79,18 @@ export function ksySpec(abi: Abi, ndis: NdisRevision, options: ExportOptions = {
       'DependentBlockList are followed as instances at `pointer - base`; the state that follows a',
       'block is read by its Header.Type when the block carries one (MiniportOffloadContext set and',
       'an OFFLOAD_STATE_HEADER whose Length is the size of the first state part after the block).',
-      'To open another capture, regenerate with `--base` set to its first byte, or edit `base`.',
+      'A block on the route from the root to itself (a cycle) is read once more, marked `cycle`, and not',
+      'walked again. 64-bit pointers are `pointer64`: `lo`, `hi` and `hex`, exact in every runtime.',
+      `To open another capture, regenerate with \`--base\` set to its first byte, or edit \`${wide ? 'base_lo` and `base_hi' : 'base'}\`.`,
     ].join('\n'),
     instances: {
-      base: {
-        value: hexLiteral(base, abi.pointerSize * 2),
-        doc: 'Address of the first byte of the stream (set by `ndis-offload export --base`; any page-aligned address is exact in JavaScript).',
-      },
-      root: { pos: 0, type: 'offload_block(base, 0)', doc: 'The root block, at the first byte of the stream.' },
+      ...(wide
+        ? {
+            base_lo: { value: hexLiteral(base & 0xffffffffn, 8), doc: 'Low half of the address of the first byte of the stream (set by `ndis-offload export --base`).' },
+            base_hi: { value: hexLiteral(base >> 32n, 8), doc: `High half of it: the stream starts at ${hexLiteral(base, 16)}.` },
+          }
+        : { base: { value: hexLiteral(base, 8), doc: 'Address of the first byte of the stream (set by `ndis-offload export --base`).' } }),
+      root: { pos: 0, type: `offload_block(${wide ? 'base_lo, base_hi' : 'base'}, 0, 0)`, doc: 'The root block, at the first byte of the stream.' },
     },
     types,
     enums: {
@@ -108,7 +117,7 @@ function primitive(t: TypeRef, abi: Abi): YamlMap {
     case 'enum':
       return { type: 's4', enum: snakeCase(t.name) };
     case 'pointer':
-      return { type: `u${abi.pointerSize}` };
+      return { type: abi.pointerSize === 8 ? 'pointer64' : 'u4' };
     default:
       throw new Error(`not a primitive: ${t.kind}`);
   }
@@ -246,10 +255,6 @@ function offloadBlockType(abi: Abi, ndis: NdisRevision): YamlMap {
   const type = 'block.header.type';
 
   instances.state_type = { value: type, enum: 'offload_state_type', doc: 'Header.Type, named' };
-  if (P === 8) {
-    instances.base_lo = { value: `base % ${TWO32}` };
-    instances.base_hi = { value: `base / ${TWO32}` };
-  }
   const next = pointerAt(instances, abi, 'next_block_ptr', `ofs + ${offsetOf('NextBlock')}`, 'NextBlock');
   const dep = pointerAt(instances, abi, 'dependent_block_list_ptr', `ofs + ${offsetOf('DependentBlockList')}`, 'DependentBlockList');
   const ctx = pointerAt(instances, abi, 'miniport_offload_context_ptr', `ofs + ${offsetOf('MiniportOffloadContext')}`, 'MiniportOffloadContext');
@@ -261,7 +266,7 @@ function offloadBlockType(abi: Abi, ndis: NdisRevision): YamlMap {
   };
   instances.miniport_offload_context_cell = {
     pos: ctx.pos,
-    type: `u${P}`,
+    type: P === 8 ? 'pointer64' : 'u4',
     if: 'context_in_image',
     doc: '*MiniportOffloadContext: NULL for a new offload, the offloaded object for a linker',
   };
@@ -282,7 +287,7 @@ function offloadBlockType(abi: Abi, ndis: NdisRevision): YamlMap {
     doc: 'state follows this block (as `decode` infers it without --operation)',
   };
   instances.role = {
-    value: `not ${ctx.nonNull} ? 0 : (context_in_image ? (miniport_offload_context_cell == 0 ? 2 : 1) : (length_matches ? 2 : 1))`,
+    value: `not ${ctx.nonNull} ? 0 : (context_in_image ? (${P === 8 ? 'miniport_offload_context_cell.lo == 0 and miniport_offload_context_cell.hi == 0' : 'miniport_offload_context_cell == 0'} ? 2 : 1) : (length_matches ? 2 : 1))`,
     enum: 'block_role',
     doc: 'placeholder: MiniportOffloadContext NULL; new offload: it points to NULL; linker: to an offloaded object',
   };
@@ -302,16 +307,29 @@ function offloadBlockType(abi: Abi, ndis: NdisRevision): YamlMap {
     };
   }
 
+  // A cycle: this block is one of those on the route from the root to it. It is read, not walked again.
+  instances.route = {
+    pos: 0,
+    size: 0,
+    type: 'route_check(_parent.as<offload_block>, ofs)',
+    if: 'depth > 0',
+    doc: 'whether a block on the route from the root to this one is at this position',
+  };
+  instances.cycle = {
+    value: 'depth > 0 and route.found',
+    doc: 'this block was reached before on the route from the root to it (a cycle): its links are not followed',
+  };
+  const baseArgs = P === 8 ? 'base_lo, base_hi' : 'base';
   instances.next_block = {
     pos: next.pos,
-    type: `offload_block(base, ${next.pos})`,
-    if: `${next.nonNull} and ${inImage(next.pos, block.size)}`,
+    type: `offload_block(${baseArgs}, ${next.pos}, depth + 1)`,
+    if: `not cycle and ${next.nonNull} and ${inImage(next.pos, block.size)}`,
     doc: 'the block NextBlock points to: the next one at this layer',
   };
   instances.dependent_block_list = {
     pos: dep.pos,
-    type: `offload_block(base, ${dep.pos})`,
-    if: `${dep.nonNull} and ${inImage(dep.pos, block.size)}`,
+    type: `offload_block(${baseArgs}, ${dep.pos}, depth + 1)`,
+    if: `not cycle and ${dep.nonNull} and ${inImage(dep.pos, block.size)}`,
     doc: 'the block DependentBlockList points to: the first one of the layer above',
   };
 
@@ -320,14 +338,64 @@ function offloadBlockType(abi: Abi, ndis: NdisRevision): YamlMap {
   return {
     doc: 'A block of the tree: the block structure, the state that follows it, and the blocks it points to.',
     params: [
-      { id: 'base', type: `u${P}`, doc: 'address of the first byte of the stream' },
+      ...(P === 8
+        ? [
+            { id: 'base_lo', type: 'u4', doc: 'low half of the address of the first byte of the stream' },
+            { id: 'base_hi', type: 'u4', doc: 'high half of the address of the first byte of the stream' },
+          ]
+        : [{ id: 'base', type: 'u4', doc: 'address of the first byte of the stream' }]),
       { id: 'ofs', type: 'u8', doc: 'position of this block in the stream' },
+      { id: 'depth', type: 'u4', doc: 'links followed from the root to this block' },
     ],
     seq: [
       { id: 'block', type: 'ndis_miniport_offload_block_list' },
       { id: 'state', if: 'has_state', type: { 'switch-on': type, cases }, doc: 'the state structure(s) named by Header.Type' },
     ],
     instances,
+  };
+}
+
+/** Whether the block at `target` is `node` or one of the blocks on the route from the root to `node`. */
+function routeCheckType(): YamlMap {
+  return {
+    doc: 'Walks up from `node` to the root, looking for a block at the position `target`.',
+    params: [
+      { id: 'node', type: 'offload_block', doc: 'a block of the route' },
+      { id: 'target', type: 'u8', doc: 'position looked for' },
+    ],
+    instances: {
+      up: {
+        pos: 0,
+        size: 0,
+        type: 'route_check(node._parent.as<offload_block>, target)',
+        if: 'node.ofs != target and node.depth > 0',
+        doc: 'the same question one block nearer the root',
+      },
+      found: { value: 'node.ofs == target or (node.depth > 0 and up.found.as<bool>)', doc: 'the block at target is on the route' },
+    },
+  };
+}
+
+const HEX_DIGITS = '"0123456789abcdef"';
+
+/** A 64-bit pointer as two u4 halves (exact in JavaScript, whose u8 is a double) and its hex text. */
+function pointer64Type(): YamlMap {
+  const digits: string[] = [];
+  for (const half of ['hi', 'lo']) {
+    for (let k = 7; k >= 0; k--) {
+      const nibble = k === 0 ? `${half} % 16` : `${half} / ${16 ** k} % 16`;
+      digits.push(`${HEX_DIGITS}.substring(${nibble}, ${nibble} + 1)`);
+    }
+  }
+  return {
+    doc: 'A 64-bit pointer, read as its two 32-bit halves, which every runtime holds exactly (the JavaScript one reads a u8 as a double, whose 53 bits cannot hold a kernel address).',
+    seq: [
+      { id: 'lo', type: 'u4', doc: 'bits 0-31' },
+      { id: 'hi', type: 'u4', doc: 'bits 32-63' },
+    ],
+    instances: {
+      hex: { value: `"0x" + ${digits.join(' + ')}`, doc: 'the pointer as `ndis-offload decode` prints it: 0x and 16 hex digits' },
+    },
   };
 }
 

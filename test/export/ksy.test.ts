@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parse as parseYaml } from 'yaml';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { fcParams, hexPtr } from '../support/arbitraries.js';
 import { SegmentImage } from '../../src/codec/image.js';
 import { ksyFieldName, ksyJsName, ksySpec, ksyTypeName } from '../../src/export/ksy.js';
 import { snakeCase } from '../../src/export/index.js';
@@ -28,10 +30,13 @@ const compiler = require('kaitai-struct-compiler') as {
 const KaitaiStream = require('kaitai-struct/KaitaiStream') as new (buf: ArrayBuffer) => unknown;
 
 const FIXTURE_BASE = 0xffffc70a12340000n;
-/** The base of the image each parser is generated for: the fixture's, and one whose tree crosses a 4 GiB line. */
+/**
+ * The base of the image each parser is generated for: the fixture's, and one above 2^63 with its low
+ * bits set (no double holds it) whose tree crosses a 4 GiB line.
+ */
 const BASES: Readonly<Record<string, bigint | undefined>> = {
   'x64/6.1': FIXTURE_BASE,
-  'x64/6.0': 0xffffc70afffff800n,
+  'x64/6.0': 0xffffc70afffffbc8n,
   'x86/6.1': 0x7ffffc00n,
   'x86/6.0': undefined,
 };
@@ -88,8 +93,17 @@ function sampleDoc(abi: Abi, ndis: NdisRevision): any {
 
 const upperCamel = (id: string): string => ksyJsName(id).replace(/^./, (c) => c.toUpperCase());
 const hexOf = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-/** What a JavaScript number holds of a pointer (Kaitai's u8 is a double). */
-const asDouble = (hex: string): number => Number(BigInt(hex));
+
+/**
+ * A pointer of the Kaitai parse against the decoder's string, exactly: on x64 a pointer64 whose
+ * `hex` is that string and whose halves are its bits; on x86 a u4, which a double holds.
+ */
+function expectPointer(kv: any, decoded: string, abi: Abi, at: string): void {
+  if (abi.pointerSize === 4) return void expect(kv, at).toBe(Number(BigInt(decoded)));
+  expect(kv?.hex, `${at}: hex`).toBe(decoded);
+  const v = BigInt(decoded);
+  expect([kv.lo, kv.hi], `${at}: halves`).toEqual([Number(v & 0xffffffffn), Number(v >> 32n)]);
+}
 
 class Agreement {
   members = 0;
@@ -109,10 +123,12 @@ class Agreement {
       for (const sub of f.fields) this.field(sub, (dv as Record<string, unknown>)[sub.name], kv[ksyJsName(ksyFieldName(sub.name))], at);
       return;
     }
-    if (t.kind === 'pointer') return void expect(kv, at).toBe(asDouble(dv as string));
+    if (t.kind === 'pointer') return void expectPointer(kv, dv as string, this.abi, at);
     if (t.kind === 'array') {
       if (t.of.kind === 'scalar' && SCALARS[t.of.name].size === 1) return void expect(hexOf(kv as Uint8Array), at).toBe(dv);
-      expect(kv, at).toEqual((dv as string[]).map(asDouble));
+      expect(t.of.kind, at).toBe('pointer');
+      expect(kv, at).toHaveLength((dv as string[]).length);
+      (dv as string[]).forEach((d, i) => expectPointer(kv[i], d, this.abi, `${at}[${i}]`));
       return;
     }
     if (t.kind === 'enum') {
@@ -140,7 +156,7 @@ class Agreement {
     for (const f of blockLayout.fields) this.field(f, d[f.name], k.block[ksyJsName(ksyFieldName(f.name))], where);
     expect(this.Parser.BlockRole[k.role], `${where}: role`).toBe(d.role.replace('-', '_').toUpperCase());
     if (d['*MiniportOffloadContext'] !== undefined) {
-      expect(k.miniportOffloadContextCell, `${where}: *MiniportOffloadContext`).toBe(asDouble(d['*MiniportOffloadContext'] as string));
+      expectPointer(k.miniportOffloadContextCell, d['*MiniportOffloadContext'] as string, this.abi, `${where}: *MiniportOffloadContext`);
     }
     const type = stateType(d.Header.Type);
     if (type && type.parts.length) expect(this.Parser.OffloadStateType[k.stateType], `${where}: type`).toBe(snakeCase(type.name).toUpperCase());
@@ -219,7 +235,8 @@ describe('the Kaitai Struct spec', () => {
     const spec = parseYaml(ksySpec(X64, '6.1'));
     expect(spec.meta).toMatchObject({ id: 'ndis_offload', endian: 'le', 'bit-endian': 'le' });
     const block = spec.types.offload_block;
-    expect(block.params.map((p: { id: string }) => p.id)).toEqual(['base', 'ofs']);
+    expect(block.params.map((p: { id: string }) => p.id)).toEqual(['base_lo', 'base_hi', 'ofs', 'depth']);
+    expect(parseYaml(ksySpec(X86, '6.1')).types.offload_block.params.map((p: { id: string }) => p.id)).toEqual(['base', 'ofs', 'depth']);
     const state = block.seq.find((a: { id: string }) => a.id === 'state');
     expect(state.type['switch-on']).toBe('block.header.type');
     for (const t of OFFLOAD_STATE_TYPE) {
@@ -238,7 +255,7 @@ describe('the Kaitai Struct spec', () => {
     const Parser = parsers.get('x64/6.1');
     const bytes = new Uint8Array(readFileSync('fixtures/sample-x64.bin'));
     const top = parseImage(Parser, bytes);
-    expect(top.base).toBe(Number(FIXTURE_BASE));
+    expect([top.baseLo, top.baseHi]).toEqual([0x12340000, 0xffffc70a]);
     const image = new SegmentImage([{ base: FIXTURE_BASE, bytes }]);
     const inferred = decodeTree(image, FIXTURE_BASE, { abi: X64, ndis: '6.1' });
     const initiate = decodeTree(image, FIXTURE_BASE, { abi: X64, ndis: '6.1', operation: 'initiate' });
@@ -276,13 +293,114 @@ describe('the Kaitai Struct spec', () => {
     const next = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', X64, '6.1').fields.find((f) => f.name === 'NextBlock')!;
     new DataView(bytes.buffer).setBigUint64(next.offset, FIXTURE_BASE + 0x100000n, true);
     const top = parseImage(Parser, bytes);
-    expect(top.root.block.nextBlock).toBe(Number(FIXTURE_BASE + 0x100000n));
+    expect(top.root.block.nextBlock.hex).toBe('0xffffc70a12440000');
     expect(top.root.nextBlock).toBeUndefined();
     expect(top.root.dependentBlockList.ofs).toBeGreaterThan(0);
   });
 
-  it('refuses a base JavaScript cannot hold exactly, and writes the one it is given', () => {
-    expect(() => ksySpec(X64, '6.1', { base: FIXTURE_BASE + 1n })).toThrow(/page-aligned/);
-    expect(ksySpec(X86, '6.1', { base: 0x81234000n })).toContain('value: "0x81234000"');
+  it('writes any base: as two 32-bit halves on x64, so no number of the spec needs more than a double holds', () => {
+    const wide = ksySpec(X64, '6.1', { base: 0xffffc70a12345678n });
+    const top = parseYaml(wide).instances;
+    expect([top.base_lo.value, top.base_hi.value]).toEqual(['0x12345678', '0xffffc70a']);
+    expect(top.base).toBeUndefined();
+    expect(parseYaml(ksySpec(X86, '6.1', { base: 0x81234000n })).instances.base.value).toBe('0x81234000');
+    // every integer literal of every expression and value, in every ABI and revision, is exact as a double
+    for (const [abi, ndis] of COMBOS) {
+      const literals: string[] = [];
+      const visit = (v: unknown): void => {
+        if (typeof v === 'string') literals.push(...(v.match(/\b(0x[0-9a-f]+|[0-9]+)\b/gi) ?? []));
+        else if (typeof v === 'number') literals.push(String(v));
+        else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (k !== 'doc') visit(x);
+      };
+      const spec = parseYaml(ksySpec(abi, ndis, { base: abi.pointerSize === 8 ? 0xffffffffffffff08n : 0xfffff008n }));
+      visit({ ...spec, meta: undefined, enums: undefined });
+      expect(literals.length, `${abi.name}/${ndis}`).toBeGreaterThan(100);
+      for (const l of literals) expect(BigInt(l) <= BigInt(Number.MAX_SAFE_INTEGER), `${abi.name}/${ndis}: ${l}`).toBe(true);
+    }
+  });
+
+  it('shows every 64-bit pointer exactly: hex and the halves are the decoder\'s value, whatever its bits', () => {
+    const Parser = parsers.get('x64/6.1');
+    const bytes = new Uint8Array(readFileSync('fixtures/sample-x64.bin'));
+    const block = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', X64, '6.1');
+    const at = (m: string): number => block.fields.find((f) => f.name === m)!.offset;
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (next, ctx) => {
+        const copy = bytes.slice();
+        const view = new DataView(copy.buffer);
+        view.setBigUint64(at('NextBlock'), next, true);
+        view.setBigUint64(at('MiniportOffloadContext'), ctx, true);
+        const root = parseImage(Parser, copy).root;
+        const doc = decodeTree(new SegmentImage([{ base: FIXTURE_BASE, bytes: copy }]), FIXTURE_BASE, { abi: X64, ndis: '6.1', operation: 'initiate' });
+        expectPointer(root.block.nextBlock, doc.blocks[0]!.NextBlock as string, X64, 'NextBlock');
+        expectPointer(root.block.miniportOffloadContext, doc.blocks[0]!.MiniportOffloadContext as string, X64, 'MiniportOffloadContext');
+        expect(root.block.nextBlock.hex).toBe(hexPtr(next, X64));
+      }),
+      fcParams({ numRuns: 300 }),
+    );
+  });
+
+  it('follows a pointer above 2^53 to its exact position, for a base with its low bits set', () => {
+    const base = BASES['x64/6.0']!;
+    const Parser = parsers.get('x64/6.0');
+    const block = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', X64, '6.0');
+    const next = block.fields.find((f) => f.name === 'NextBlock')!.offset;
+    const size = 0x4000;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: size - block.size }), (ofs) => {
+        const bytes = new Uint8Array(size);
+        new DataView(bytes.buffer).setBigUint64(next, base + BigInt(ofs), true);
+        const root = parseImage(Parser, bytes).root;
+        expect(root.nextBlock?.ofs).toBe(ofs);
+        expect(root.nextBlock.cycle).toBe(false);
+      }),
+      fcParams({ numRuns: 200 }),
+    );
+  });
+
+  it('ends on a looped tree: a block on its own route is read once more, marked cycle, and not walked', () => {
+    const abi = X64;
+    const ndis = '6.1';
+    const enc = encodeTree(sampleDoc(abi, ndis), { abi, ndis, base: FIXTURE_BASE });
+    const block = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', abi, ndis);
+    const offsetOf = (m: string): number => block.fields.find((f) => f.name === m)!.offset;
+    const first = decodeTree(new SegmentImage([{ base: enc.base, bytes: enc.bytes }]), enc.base, { abi, ndis });
+    const bytes = enc.bytes.slice();
+    const view = new DataView(bytes.buffer);
+    const pos = (b: BlockJson): number => Number(BigInt(b.address) - enc.base);
+    // the last block of the root chain leads back to the root; a block two layers down to itself
+    const last = first.blocks[first.blocks.length - 1]!;
+    const deep = first.blocks[0]!.dependents[0]!;
+    view.setBigUint64(pos(last) + offsetOf('NextBlock'), enc.base, true);
+    view.setBigUint64(pos(deep) + offsetOf('DependentBlockList'), BigInt(deep.address), true);
+    const looped = decodeTree(new SegmentImage([{ base: enc.base, bytes }]), enc.base, { abi, ndis });
+    const cycles = looped.diagnostics.filter((d) => d.code === 'CYCLE').map((d) => d.address);
+    expect(cycles.sort()).toEqual([hexPtr(enc.base, abi), deep.address].sort());
+
+    const walked: number[] = [];
+    const marked: number[] = [];
+    const walk = (k: any): void => {
+      if (k === undefined) return;
+      expect(walked.length + marked.length, 'the Kaitai walk ends').toBeLessThan(100);
+      if (k.cycle) {
+        marked.push(k.ofs);
+        expect([k.nextBlock, k.dependentBlockList]).toEqual([undefined, undefined]);
+        return;
+      }
+      walked.push(k.ofs);
+      walk(k.dependentBlockList);
+      walk(k.nextBlock);
+    };
+    walk(parseImage(parsers.get('x64/6.1'), bytes).root);
+    const decoded: number[] = [];
+    const visit = (list: readonly BlockJson[]): void => {
+      for (const b of list) {
+        decoded.push(pos(b));
+        visit(b.dependents);
+      }
+    };
+    visit(looped.blocks);
+    expect(walked.sort((a, b) => a - b)).toEqual(decoded.sort((a, b) => a - b));
+    expect(marked.sort((a, b) => a - b)).toEqual(cycles.map((c) => Number(BigInt(c) - enc.base)).sort((a, b) => a - b));
   });
 });
