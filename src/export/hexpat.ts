@@ -6,9 +6,11 @@
  * significant bit first, as ImHex reads little-endian bitfields and as MSVC allocates them);
  * anonymous unions and structs are types of their own, shown inline.
  *
- * The capture's address is the pattern's base address (`#pragma base_address`, set by
- * `export --base`), so pointers are followed as they are and the hex view shows the kernel's
- * addresses. `OffloadBlock root` at the first byte walks the tree.
+ * The walk places every block at its offset in the file, `pointer - base` where base (set by
+ * `export --base`) is the capture's address, written as two 32-bit halves: ImHex 1.38 parses
+ * `#pragma base_address` as a signed 64-bit number and refuses every x64 kernel address, so the x64
+ * pattern has no such pragma (the x86 one keeps it: its addresses fit). Blocks reached are kept in
+ * a table, so a block that a second link (or a cycle) leads to is shown once, not walked again.
  */
 import type { Abi } from '../layout/abi.js';
 import { NDIS_STATUS_VALUES, OFFLOAD_STATE_TYPE, TCP_OFFLOAD_CONNECTION_STATE } from '../layout/constants.js';
@@ -29,6 +31,10 @@ import {
 
 /** How deep ImHex may recurse: each NextBlock and DependentBlockList followed is one level. */
 export const HEXPAT_EVAL_DEPTH = 4096;
+/** The most slots the pattern's table of blocks reached may have (so at most half as many blocks are walked). */
+export const HEXPAT_MAX_SLOTS = 65536;
+/** The largest number a literal or pragma of the pattern may hold: what a signed 64-bit parse accepts. */
+export const HEXPAT_MAX_LITERAL = (1n << 63n) - 1n;
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(3, '0')}`;
 
@@ -61,12 +67,14 @@ export function hexpatSpec(abi: Abi, ndis: NdisRevision, options: ExportOptions 
     '// the Microsoft C compiler; do not edit: regenerate.',
     '//',
     '// Open a capture whose first byte holds the root block (NDIS_MINIPORT_OFFLOAD_BLOCK_LIST) and whose',
-    '// address is the base address below (regenerate with --base, or edit the pragma).',
+    '// address in memory is capture_base() below (regenerate with --base for another capture).',
     '',
     `#pragma description "${title}"`,
     '#pragma endian little',
-    `#pragma base_address ${hexLiteral(base, abi.pointerSize * 2)}`,
+    // ImHex 1.38 reads the pragma's number as a signed 64-bit integer: an x64 kernel address is refused.
+    ...(base <= HEXPAT_MAX_LITERAL ? [`#pragma base_address ${hexLiteral(base, abi.pointerSize * 2)}`] : []),
     `#pragma eval_depth ${HEXPAT_EVAL_DEPTH}`,
+    `#pragma loop_limit ${HEXPAT_MAX_SLOTS}`,
     '#pragma pattern_limit 1000000',
     '',
     'import std.mem;',
@@ -102,7 +110,7 @@ export function hexpatSpec(abi: Abi, ndis: NdisRevision, options: ExportOptions 
     emitAggregate(out, 'struct', s.name, structItems(layout), 0, layout.size, s.name);
   }
 
-  out.push('', ...walker(abi, ndis), '');
+  out.push('', ...walker(abi, ndis, base), '');
   return out.join('\n');
 }
 
@@ -175,8 +183,28 @@ function emitAggregate(
   out.push(`${kind} ${name} {`, ...body, '};');
 }
 
+/** `(0xffffc70a << 32) | 0x12340000`: a value as 32-bit halves, so that no literal needs more than 32 bits. */
+export function hexpatHalves(v: bigint): string {
+  const hi = v >> 32n;
+  const lo = hexLiteral(v & 0xffffffffn, 8);
+  return hi === 0n ? lo : `(${hexLiteral(hi, 8)} << 32) | ${lo}`;
+}
+
+/** The statements that follow the pointer `member` of `holder` to a block named `name`, once. */
+function link(holder: string, member: string, name: string, blockSize: number): string[] {
+  const p = `${holder}.${member}`;
+  return [
+    `    if (in_image(${p}, ${blockSize})) {`,
+    `        u8 ${name}_reach = reach(${p} - capture_base());`,
+    `        if (${name}_reach == REACH_NEW) { OffloadBlock ${name} @ at(${p}); }`,
+    `        else if (${name}_reach == REACH_BEFORE) { NDIS_MINIPORT_OFFLOAD_BLOCK_LIST ${name}_reached_before @ at(${p}); }`,
+    `        else { NDIS_MINIPORT_OFFLOAD_BLOCK_LIST ${name}_not_followed @ at(${p}); }`,
+    '    }',
+  ];
+}
+
 /** The tree: a block, the state after it by Header.Type, the blocks it points to. */
-function walker(abi: Abi, ndis: NdisRevision): string[] {
+function walker(abi: Abi, ndis: NdisRevision, base: bigint): string[] {
   const block = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', abi, ndis);
   const withState = OFFLOAD_STATE_TYPE.filter((t) => t.parts.length > 0 && t.layer !== undefined);
   const P = abi.pointerSize;
@@ -185,9 +213,50 @@ function walker(abi: Abi, ndis: NdisRevision): string[] {
     '',
     'using OffloadBlock;',
     '',
+    `// The address of the capture's first byte in memory (export --base ${hexLiteral(base, P * 2)}). Pointers are`,
+    "// followed to their offset in the file, pointer - capture_base(), placed at ImHex's own address of",
+    '// that offset (std::mem::base_address() is 0 unless you set one), so no pragma needs the address.',
+    'fn capture_base() {',
+    `    return ${hexpatHalves(base)};`,
+    '};',
+    '',
     '// True when [address, address + size) lies in the capture (NULL never does).',
     'fn in_image(u128 address, u128 size) {',
-    '    return address != 0 && address >= std::mem::base_address() && address + size <= std::mem::base_address() + std::mem::size();',
+    '    return address != 0 && address >= capture_base() && address - capture_base() + size <= std::mem::size();',
+    '};',
+    '',
+    '// Where ImHex shows the byte at `address`.',
+    'fn at(u128 address) {',
+    '    return std::mem::base_address() + (address - capture_base());',
+    '};',
+    '',
+    '// The blocks reached, by file offset (offset + 1 in a slot, 0 for a free one): a block that a second',
+    '// link or a cycle leads to is shown once and not walked again, as `ndis-offload decode` does. The',
+    `// table has room for every block the capture holds, up to ${HEXPAT_MAX_SLOTS / 2} blocks.`,
+    'const u8 REACH_NEW = 0;',
+    'const u8 REACH_BEFORE = 1;',
+    'const u8 REACH_TABLE_FULL = 2;',
+    'fn reach_slots() {',
+    '    u128 n = 64;',
+    `    while (n < ${HEXPAT_MAX_SLOTS} && n < 2 * (std::mem::size() / ${block.size}) + 2) { n = n * 2; }`,
+    '    return n;',
+    '};',
+    'u128 reached_slots = reach_slots();',
+    'u128 reached_count = 0;',
+    'u128 reached[reached_slots];',
+    '',
+    '// Records the block at `offset`: REACH_NEW the first time, REACH_BEFORE after, REACH_TABLE_FULL when',
+    '// the table has no room left.',
+    'fn reach(u128 offset) {',
+    `    u128 i = (offset / ${block.align}) % reached_slots;`,
+    '    while (reached[i] != 0) {',
+    '        if (reached[i] == offset + 1) { return REACH_BEFORE; }',
+    '        i = (i + 1) % reached_slots;',
+    '    }',
+    '    if (2 * (reached_count + 1) > reached_slots) { return REACH_TABLE_FULL; }',
+    '    reached[i] = offset + 1;',
+    '    reached_count = reached_count + 1;',
+    '    return REACH_NEW;',
     '};',
     '',
     '// True when `length` is the OFFLOAD_STATE_HEADER.Length of the first state part of `type` (NDIS 6.0 or 6.1).',
@@ -203,12 +272,14 @@ function walker(abi: Abi, ndis: NdisRevision): string[] {
     '',
     '// A block; the state that follows it when there is one (MiniportOffloadContext set, and the header of',
     '// the state Header.Type names after it: what `ndis-offload decode` infers without --operation);',
-    '// the blocks NextBlock and DependentBlockList point to.',
+    '// the blocks NextBlock and DependentBlockList point to, each walked the first time it is reached',
+    '// (NAME_reached_before shows the block structure of one reached before; NAME_not_followed one past',
+    "// the table's room).",
     'struct OffloadBlock {',
     '    NDIS_MINIPORT_OFFLOAD_BLOCK_LIST block;',
     '    OFFLOAD_STATE_TYPE state_type @ addressof(block.Header.Type);',
     '    bool has_state = false;',
-    `    if (block.MiniportOffloadContext != 0 && in_image($, 4)) {`,
+    '    if (block.MiniportOffloadContext != 0 && $ - std::mem::base_address() + 4 <= std::mem::size()) {',
     '        has_state = state_length_matches(block.Header.Type, std::mem::read_unsigned($, 4));',
     '    }',
     '    if (has_state) {',
@@ -219,18 +290,19 @@ function walker(abi: Abi, ndis: NdisRevision): string[] {
     if (t.addressBytes) {
       const holder = t.combined ? 'state.ConstState' : 'state';
       for (const m of ['SourceAddress', 'DestinationAddress']) {
-        lines.push(`            if (in_image(${holder}.${m}, ${t.addressBytes})) { u8 ${m}Bytes[${t.addressBytes}] @ ${holder}.${m}; }`);
+        lines.push(`            if (in_image(${holder}.${m}, ${t.addressBytes})) { u8 ${m}Bytes[${t.addressBytes}] @ at(${holder}.${m}); }`);
       }
     }
   });
   lines.push(
     '        }',
     '    }',
-    `    if (in_image(block.NextBlock, ${block.size})) { OffloadBlock next_block @ block.NextBlock; }`,
-    `    if (in_image(block.DependentBlockList, ${block.size})) { OffloadBlock dependent_block_list @ block.DependentBlockList; }`,
-    `    if (in_image(block.MiniportOffloadContext, ${P})) { PVOID context_cell @ block.MiniportOffloadContext; }`,
+    ...link('block', 'NextBlock', 'next_block', block.size),
+    ...link('block', 'DependentBlockList', 'dependent_block_list', block.size),
+    `    if (in_image(block.MiniportOffloadContext, ${P})) { PVOID context_cell @ at(block.MiniportOffloadContext); }`,
     '};',
     '',
+    'u8 root_reach = reach(0);',
     'OffloadBlock root @ std::mem::base_address();',
   );
   return lines;

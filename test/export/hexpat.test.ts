@@ -57,8 +57,8 @@ function parsePattern(text: string): { decls: Map<string, Decl>; order: string[]
   for (skipWs(); i < body.length; skipWs()) {
     const head = /^(struct|union|bitfield|enum|using|fn)\s+(\w+)\s*(?::\s*(\w+))?\s*(=\s*(\w+))?\s*([;{(])/.exec(body.slice(i));
     if (!head) {
-      // a top-level placement: `Type name @ address;`
-      const placement = /^[\w:]+\s+\w+\s*@[^;]*;/.exec(body.slice(i));
+      // a top-level placement `Type name @ address;`, or a global variable `[const] Type name[[N]] [= value];`
+      const placement = /^(?:const\s+)?[\w:]+\s+\w+\s*(?:\[[^\]]*\]\s*)?(?:[@=][^;]*)?;/.exec(body.slice(i));
       expect(placement, `unparsed pattern text at: ${body.slice(i, i + 60)}`).not.toBeNull();
       i += placement![0].length;
       continue;
@@ -235,15 +235,17 @@ describe('the ImHex pattern', () => {
     const text = hexpatSpec(X64, '6.1', { base: 0xffffc70a12340000n });
     const { decls, pragmas } = parsePattern(text);
     expect(pragmas.get('endian')).toBe('little');
-    expect(pragmas.get('base_address')).toBe('0xffffc70a12340000');
+    expect(pragmas.has('base_address')).toBe(false);
     expect(decls.get('OffloadBlock')?.dynamic).toBe(true);
     const cases = new Map([...text.matchAll(/block\.Header\.Type == (\d+)\) \{\s*\/\/ \w+\s+(\w+) state;/g)].map((m) => [Number(m[1]), m[2]]));
     for (const t of OFFLOAD_STATE_TYPE) {
       expect(cases.get(t.value), t.name).toBe(t.parts.length && t.layer ? (t.combined ?? t.parts[0]) : undefined);
     }
     const blockSize = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', X64, '6.1').size;
-    expect(text).toContain(`if (in_image(block.NextBlock, ${blockSize})) { OffloadBlock next_block @ block.NextBlock; }`);
-    expect(text).toContain(`if (in_image(block.DependentBlockList, ${blockSize})) { OffloadBlock dependent_block_list @ block.DependentBlockList; }`);
+    for (const [member, name] of [['NextBlock', 'next_block'], ['DependentBlockList', 'dependent_block_list']]) {
+      expect(text).toContain(`if (in_image(block.${member}, ${blockSize})) {`);
+      expect(text).toContain(`if (${name}_reach == REACH_NEW) { OffloadBlock ${name} @ at(block.${member}); }`);
+    }
     expect(text).toContain('OffloadBlock root @ std::mem::base_address();');
     // every statement of the walker ends as ImHex wants it
     for (const line of text.slice(text.indexOf('struct OffloadBlock')).split('\n')) {
