@@ -33,8 +33,6 @@ import {
 export const HEXPAT_EVAL_DEPTH = 4096;
 /** The most slots the pattern's table of blocks reached may have (so at most half as many blocks are walked). */
 export const HEXPAT_MAX_SLOTS = 65536;
-/** The largest number a literal or pragma of the pattern may hold: what a signed 64-bit parse accepts. */
-export const HEXPAT_MAX_LITERAL = (1n << 63n) - 1n;
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(3, '0')}`;
 
@@ -72,7 +70,7 @@ export function hexpatSpec(abi: Abi, ndis: NdisRevision, options: ExportOptions 
     `#pragma description "${title}"`,
     '#pragma endian little',
     // ImHex 1.38 reads the pragma's number as a signed 64-bit integer: an x64 kernel address is refused.
-    ...(base <= HEXPAT_MAX_LITERAL ? [`#pragma base_address ${hexLiteral(base, abi.pointerSize * 2)}`] : []),
+    ...(abi.pointerSize === 4 ? [`#pragma base_address ${hexLiteral(base, abi.pointerSize * 2)}`] : []),
     `#pragma eval_depth ${HEXPAT_EVAL_DEPTH}`,
     `#pragma loop_limit ${HEXPAT_MAX_SLOTS}`,
     '#pragma pattern_limit 1000000',
