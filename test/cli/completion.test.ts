@@ -11,21 +11,13 @@ import { completionSpec } from '../../src/cli/commands/completion.js';
 import { COMMANDS, main } from '../../src/cli/main.js';
 import { NDIS_STATUS_VALUES, OPERATIONS } from '../../src/layout/constants.js';
 import { STRUCTS } from '../../src/layout/registry.js';
+import { needsTool } from '../support/tools.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), stdoutIsTty: false, env: {} });
   return { code, out, err };
-}
-
-const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-/** A check that needs a tool the machine lacks fails, unless skipping it was asked for by name: it never passes unchecked. */
-function needs(tool: string): { run: boolean; why?: string } {
-  if (has(tool)) return { run: true };
-  const knowingly = process.env[`NDIS_OFFLOAD_SKIP_${tool.toUpperCase()}`] === '1';
-  if (knowingly) console.warn(`\n*** ${tool} is not installed: the ${tool} completion script was NOT checked ***\n`);
-  return { run: !knowingly, why: `${tool} is not installed (apt-get install ${tool}); set NDIS_OFFLOAD_SKIP_${tool.toUpperCase()}=1 to skip this check knowingly` };
 }
 
 const STATUSES = Object.keys(NDIS_STATUS_VALUES);
@@ -222,18 +214,18 @@ describe('completion in a real bash', () => {
 });
 
 describe('completion in a real zsh', () => {
-  const zsh = needs('zsh');
+  const zsh = needsTool('zsh');
   const script = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'completion', 'zsh'], { encoding: 'utf8' }).stdout;
 
-  it.skipIf(!zsh.run)(`is valid zsh (zsh -n)${zsh.run ? '' : ' [NOT CHECKED: zsh is not installed]'}`, () => {
-    if (!has('zsh')) throw new Error(zsh.why);
+  it.skipIf(!zsh.run)(`is valid zsh (zsh -n)${zsh.note}`, () => {
+    zsh.require();
     const r = spawnSync('zsh', ['-n'], { input: script, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
 
-  it.skipIf(!zsh.run)('offers the same words as bash (zsh filters them by what is typed)', () => {
-    if (!has('zsh')) throw new Error(zsh.why);
+  it.skipIf(!zsh.run)(`offers the same words as bash (zsh filters them by what is typed)${zsh.note}`, () => {
+    zsh.require();
     const got = zshComplete(script, CASES.map((c) => c.words));
     CASES.forEach((c, i) => {
       const offered = got[i]!.filter((x) => !x.startsWith('<compset'));
@@ -245,8 +237,8 @@ describe('completion in a real zsh', () => {
     });
   });
 
-  it.skipIf(!zsh.run)('registers with compdef when sourced, and completes when autoloaded from $fpath', () => {
-    if (!has('zsh')) throw new Error(zsh.why);
+  it.skipIf(!zsh.run)(`registers with compdef when sourced, and completes when autoloaded from $fpath${zsh.note}`, () => {
+    zsh.require();
     const sourced = spawnSync('zsh', ['-f', '-c', `compdef() { print -r -- "compdef $*"; }\n${script}`], { encoding: 'utf8' });
     expect(sourced.stdout).toBe('compdef _ndis_offload ndis-offload\n');
     const fpath = mkdtempSync(join(tmpdir(), 'ndis-zsh-'));
