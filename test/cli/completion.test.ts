@@ -237,6 +237,53 @@ describe('completion in a real zsh', () => {
     });
   });
 
+  it.skipIf(!zsh.run)(`completes in an interactive zsh: compinit loads it from $fpath, TAB lists and inserts${zsh.note}`, () => {
+    zsh.require();
+    const fpath = mkdtempSync(join(tmpdir(), 'ndis-zsh-'));
+    writeFileSync(join(fpath, '_ndis-offload'), script);
+    const typedLines: { line: string; list?: string[]; buffer?: string }[] = [
+      { line: 'ndis-offload decode --abi ', list: ['x64', 'x86'] },
+      { line: 'ndis-offload export --format=', list: ['hexpat', 'isf', 'ksy'] },
+      { line: 'ndis-offload layout TCP_OFFLOAD_STATE_C', list: ['TCP_OFFLOAD_STATE_CACHED', 'TCP_OFFLOAD_STATE_CONST'] },
+      { line: 'ndis-offload scan --', list: ['--abi', '--base', '--dtb', '--help', '--json', '--limit', '--physical', '--segment'] },
+      { line: 'ndis-offload complete --fail 0x1=NDIS_STATUS_SUCC', buffer: 'ndis-offload complete --fail 0x1=NDIS_STATUS_SUCCESS ' },
+      { line: 'ndis-offload decode capture.b', buffer: 'ndis-offload decode capture.bin ' },
+    ];
+    // A zsh on a pseudo-terminal, as a user has it: compinit, the script autoloaded; each line is
+    // typed, then TAB; ^T writes the line as it then is to a file; the terminal shows the list.
+    const driver = `zmodload zsh/zpty
+complete_line() {
+  zpty z zsh -f -i
+  zpty -w z 'PS1="%% "; fpath=(${fpath} $fpath); autoload -Uz compinit; compinit -u -D; ndis-offload() { : }; LISTMAX=0; unsetopt listambiguous; dumpbuf() { print -r -- "$BUFFER" >| ${fpath}/buffer; }; zle -N dumpbuf; bindkey "^T" dumpbuf; print RE""ADY'
+  zpty -r -m z out '*READY*% *'
+  zpty -n -w z "$1"$'\\t\\C-t\\C-uprint DO""NE\\n'
+  zpty -r -m z out '*DONE*'
+  zpty -d z
+  print -r -- "$out"
+  print -r -- "<<buffer>>$(<${fpath}/buffer)<<end>>"
+}
+${typedLines.map((t) => `complete_line ${quote(t.line)}`).join('\n')}
+`;
+    const r = spawnSync('timeout', ['60', 'zsh', '-f', '-c', driver], { encoding: 'utf8', cwd: DIR });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    // biome-ignore lint: terminal control sequences
+    const screens = r.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u0007|.\u0008/g, '').split('<<end>>').slice(0, -1);
+    expect(screens).toHaveLength(typedLines.length);
+    typedLines.forEach((t, i) => {
+      const [screen, buffer] = screens[i]!.split('<<buffer>>') as [string, string];
+      if (t.buffer !== undefined) expect(buffer, t.line).toBe(t.buffer);
+      if (t.list !== undefined) {
+        const listed = screen
+          .split(/[\r\n]+/)
+          .filter((l) => !/ndis-offload|print|DONE|READY|^%/.test(l))
+          .flatMap((l) => l.trim().split(/\s+/))
+          .filter(Boolean);
+        expect(sorted(listed), t.line).toEqual(t.list);
+      }
+    });
+  });
+
   it.skipIf(!zsh.run)(`registers with compdef when sourced, and completes when autoloaded from $fpath${zsh.note}`, () => {
     zsh.require();
     const sourced = spawnSync('zsh', ['-f', '-c', `compdef() { print -r -- "compdef $*"; }\n${script}`], { encoding: 'utf8' });
