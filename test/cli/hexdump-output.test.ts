@@ -100,6 +100,7 @@ describe('hexdump text: exact rows, colour off and on', () => {
         const n = row.slice(28, 28 + 47).trim().split(' ').length;
         // one ASCII character per byte, between bars
         expect(row.slice(28 + 47, 28 + 47 + 2 + n + 2)).toMatch(new RegExp(`^  \\|[ -~]{${n}}\\|$`));
+        expect(row).not.toMatch(/\s$/); // padding only where a column follows
         if (row.length > LABEL_COLUMN) {
           expect(row.slice(LABEL_COLUMN - 2, LABEL_COLUMN)).toBe('  ');
           expect(row[LABEL_COLUMN]).toBe('b'); // blocks[…]

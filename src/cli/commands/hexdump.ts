@@ -85,7 +85,8 @@ function hexdumpText(doc: TreeDocument, shown: readonly Shown[], p: Palette): st
       const hexCell = chunk ? cell(chunk.map(hex2).join(' '), HEX_WIDTH, faint) : cell('(not in the image)', HEX_WIDTH, p.red);
       const asciiCell = chunk ? cell(`|${ascii(chunk)}|`, ROW + 2, faint) : cell('', ROW + 2, plain);
       const label = row === 0 ? faint(`${r.path} ${r.label}`) : '';
-      lines.push(`${address} ${where}  ${hexCell}  ${label ? `${asciiCell}  ${label}` : asciiCell.trimEnd()}`);
+      // (a row without a label ends at its last character: padding is for the columns after it)
+      lines.push(label ? `${address} ${where}  ${hexCell}  ${asciiCell}  ${label}` : `${address} ${where}  ${hexCell}  ${asciiCell}`.trimEnd());
     }
     const end = r.address + BigInt(r.size);
     cursor = cursor === undefined || end > cursor ? end : cursor;
