@@ -211,6 +211,23 @@ describe('hexdump --json', () => {
     expect(c.ranges.some((x) => x.diagnostics.some((d) => d.code === 'CYCLE'))).toBe(false);
   });
 
+  it("docs/cli.md's example is an excerpt of what its command prints", async () => {
+    const section = readFileSync('docs/cli.md', 'utf8').split(/^## /m).find((x) => x.startsWith('hexdump'))!;
+    const command = /```sh\n(ndis-offload hexdump [^\n]*--json)\n```/.exec(section)![1]!;
+    const excerpt = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)![1]!) as HexdumpJson;
+    const r = await run(command.split(' ').slice(1));
+    const j = JSON.parse(r.out) as HexdumpJson;
+    const { ranges, diagnostics, ...head } = excerpt;
+    expect(j).toMatchObject(head);
+    expect(diagnostics).toEqual([]); // emptied, as the text says
+    for (const x of ranges) expect(j.ranges).toContainEqual(x);
+    // and the rows shown above it are rows of the sample's text form
+    const rows = /```\n(0x[\s\S]*?)```/.exec(section)![1]!.trimEnd().split('\n');
+    expect(rows.length).toBeGreaterThan(1);
+    const text = (await run(SAMPLE_ARGS)).out.split('\n');
+    for (const row of rows) expect(text).toContain(row);
+  });
+
   it('is the same for a terminal: no colour in JSON', async () => {
     expect((await run([...SAMPLE_ARGS, '--json'], true)).out).toBe((await run([...SAMPLE_ARGS, '--json'])).out);
   });
