@@ -250,19 +250,20 @@ describe('completion in a real zsh', () => {
       { line: 'ndis-offload decode capture.b', buffer: 'ndis-offload decode capture.bin ' },
     ];
     // A zsh on a pseudo-terminal, as a user has it: compinit, the script autoloaded; each line is
-    // typed, then TAB; ^T writes the line as it then is to a file; the terminal shows the list.
+    // typed, then TAB; ^T writes the line as it then is to a file; the terminal shows the list;
+    // ^U clears the line for the next.
     const driver = `zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z 'PS1="%% "; fpath=(${fpath} $fpath); autoload -Uz compinit; compinit -u -D; ndis-offload() { : }; LISTMAX=0; unsetopt listambiguous promptsp; dumpbuf() { print -r -- "$BUFFER" >| ${fpath}/buffer; }; zle -N dumpbuf; bindkey "^T" dumpbuf; print RE""ADY'
+zpty -r -m z out '*READY*% *'
 complete_line() {
-  zpty z zsh -f -i
-  zpty -w z 'PS1="%% "; fpath=(${fpath} $fpath); autoload -Uz compinit; compinit -u -D; ndis-offload() { : }; LISTMAX=0; unsetopt listambiguous; dumpbuf() { print -r -- "$BUFFER" >| ${fpath}/buffer; }; zle -N dumpbuf; bindkey "^T" dumpbuf; print RE""ADY'
-  zpty -r -m z out '*READY*% *'
   zpty -n -w z "$1"$'\\t\\C-t\\C-uprint DO""NE\\n'
-  zpty -r -m z out '*DONE*'
-  zpty -d z
+  zpty -r -m z out '*DONE*% *'
   print -r -- "$out"
   print -r -- "<<buffer>>$(<${fpath}/buffer)<<end>>"
 }
 ${typedLines.map((t) => `complete_line ${quote(t.line)}`).join('\n')}
+zpty -d z
 `;
     const r = spawnSync('timeout', ['60', 'zsh', '-f', '-c', driver], { encoding: 'utf8', cwd: DIR });
     expect(r.stderr).toBe('');
