@@ -173,6 +173,7 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
     const dep = readPtr(view, at + OFF_DEP);
     const context = readPtr(view, at + OFF_CTX);
     const stateAddress = p.address + BigInt(blockLayout.size);
+    if (p.from === -1 && image.kind !== 'paged') baseHint(path, p.address, next, dep, context);
 
     // Is there state after the block? From the operation and role when given, else from the bytes.
     const lengthAfter = (): number | undefined =>
@@ -218,7 +219,6 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
       const other = otherAbi && headerSize === otherBlockSize ? ` (${headerSize} is the ${otherAbi.name} block size: try --abi ${otherAbi.name})` : '';
       report('warning', 'HEADER_SIZE_MISMATCH', path, p.address, `Header.Size is ${headerSize}, the block is ${blockLayout.size} bytes on ${abi.name}${other}`, { member: 'Header.Size' });
     }
-    if (p.from === -1 && image.kind !== 'paged') baseHint(path, p.address, next, dep, context);
     if (role !== 'placeholder') {
       if (!type || !type.layer) {
         report('warning', 'TYPE_UNKNOWN', path, p.address, `Header.Type ${typeValue} is not an offload state type of a layer`, { member: 'Header.Type' });

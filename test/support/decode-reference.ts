@@ -155,6 +155,12 @@ export function referenceDecodeTree(image: MemoryImage, root: bigint, options: D
     const dep = readPtr(view, at + OFF_DEP);
     const context = readPtr(view, at + OFF_CTX);
     const stateAddress = p.address + BigInt(blockLayout.size);
+    if (p.from === -1 && image.kind !== 'paged' && (next !== 0n || dep !== 0n)) {
+      const named = [['NextBlock', next], ['DependentBlockList', dep], ['MiniportOffloadContext', context]].filter(([, v]) => v !== 0n) as [string, bigint][];
+      if (named.every(([, v]) => !image.locate(v, 1, scratch))) {
+        report('warning', 'BASE_SUSPECT', path, p.address, `--base may be wrong: no pointer of the root block lands in the captured memory (${named.map(([n, v]) => `${n} ${hex(v)}`).join(', ')})`);
+      }
+    }
 
     // Is there state after the block? From the operation and role when given, else from the bytes.
     const lengthAfter = (): number | undefined =>
@@ -207,12 +213,6 @@ export function referenceDecodeTree(image: MemoryImage, root: bigint, options: D
       const other = abi.name === 'x64' ? X86 : X64;
       const hint = header.Size === layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', other, ndis).size ? ` (${header.Size} is the ${other.name} block size: try --abi ${other.name})` : '';
       report('warning', 'HEADER_SIZE_MISMATCH', path, p.address, `Header.Size is ${header.Size}, the block is ${blockLayout.size} bytes on ${abi.name}${hint}`, { member: 'Header.Size' });
-    }
-    if (p.from === -1 && image.kind !== 'paged' && (next !== 0n || dep !== 0n)) {
-      const named = [['NextBlock', next], ['DependentBlockList', dep], ['MiniportOffloadContext', context]].filter(([, v]) => v !== 0n) as [string, bigint][];
-      if (named.every(([, v]) => !image.locate(v, 1, scratch))) {
-        report('warning', 'BASE_SUSPECT', path, p.address, `--base may be wrong: no pointer of the root block lands in the captured memory (${named.map(([n, v]) => `${n} ${hex(v)}`).join(', ')})`);
-      }
     }
     if (role !== 'placeholder') {
       if (!type || !type.layer) {
