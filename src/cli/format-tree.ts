@@ -166,12 +166,14 @@ export function formatTreeText(doc: TreeDocument, p: Palette, options: TreeTextO
       walk(b.dependents, `${path}[${i}].dependents`);
     });
   walk(doc.blocks, 'blocks');
+  // The brief view shows errors and warnings; notes are counted in the summary line.
+  const shown = (d: Diagnostic): boolean => !brief || d.severity !== 'info';
   for (const d of doc.diagnostics) {
-    if (d.count === undefined && d.code !== 'DIAGNOSTICS_LIMIT' && !printed.has(d.path)) {
+    if (d.count === undefined && d.code !== 'DIAGNOSTICS_LIMIT' && !printed.has(d.path) && shown(d)) {
       emit(`${sev(d)} ${p.dim(`(${d.path}, ${d.address}${d.offset !== null ? `, offset ${hex(d.offset, 1)}` : ''})`)}`, '  ');
     }
   }
-  for (const d of after) emit(sev(d), '  ');
+  for (const d of after) if (shown(d)) emit(sev(d), '  ');
   const blocks = countBlocks(doc.blocks);
   const view = options.briefByDefault ? p.dim(` (brief view of a tree over ${BRIEF_OVER} blocks: --full shows every member and note)`) : '';
   emit(
@@ -230,9 +232,18 @@ export function visibleLength(line: string): number {
 }
 
 /**
+ * The start of a continuation line: `cont` when it leaves 30 columns, else its guide lines and two
+ * spaces when they leave 20, else nothing.
+ */
+export function continuation(cont: string, width: number): string {
+  if (visibleLength(cont) <= width - 30) return cont;
+  const guides = cont.trimEnd();
+  return guides && visibleLength(guides) + 2 <= width - 20 ? `${guides}  ` : '';
+}
+
+/**
  * `line` as lines of at most `width` columns: broken at the last space that fits (or, in a word
- * longer than the room, where the room ends), continuation lines starting with `cont` (dropped when
- * it leaves less than 20 columns). An escape sequence is never split; colour open at a break is
+ * longer than the room, where the room ends), continuation lines starting with continuation(cont). An escape sequence is never split; colour open at a break is
  * reset at the end of the line and opened again after `cont`.
  */
 export function wrapLine(line: string, width: number, cont: string): string[] {
@@ -245,7 +256,7 @@ export function wrapLine(line: string, width: number, cont: string): string[] {
     units.push({ s, esc: m !== null });
     i += s.length;
   }
-  const prefix = visibleLength(cont) <= width - 20 ? cont : '';
+  const prefix = continuation(cont, width);
   const out: string[] = [];
   let active = '';
   let start = 0;
@@ -256,7 +267,8 @@ export function wrapLine(line: string, width: number, cont: string): string[] {
     let space = -1;
     while (end < units.length && (units[end]!.esc || visible < room)) {
       if (!units[end]!.esc) {
-        if (units[end]!.s === ' ' && visible > 0) space = end;
+        // A break at a space, but not the one after a ◀ (it belongs to the code that follows).
+        if (units[end]!.s === ' ' && visible > 0 && units[end - 1]!.s !== '◀') space = end;
         visible++;
       }
       end++;
