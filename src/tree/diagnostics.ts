@@ -37,6 +37,8 @@ export class DiagnosticLog {
   private readonly summaries = new Map<DiagnosticCode, Summary>();
   /** Notes listed, per code (kept only once the limit is reached). */
   private readonly listedNotes = new Map<DiagnosticCode, number>();
+  /** Warnings listed (kept only once the limit is reached): no search for one when there is none. */
+  private listedWarnings = 0;
   /** Errors and warnings not listed one by one. */
   private problemsSummarised = 0;
   /** What take() decided: 'list', or 'first' (the first of a summary). */
@@ -79,7 +81,10 @@ export class DiagnosticLog {
 
   /** The diagnostic take() asked for. */
   keep(d: Diagnostic): void {
-    if (this.action === 'list') this.list.push(d);
+    if (this.action === 'list') {
+      this.list.push(d);
+      if (this.overflow && d.severity === 'warning') this.listedWarnings++;
+    }
     else this.summaries.set(d.code, { first: d, lastPath: d.path, count: 1 });
   }
 
@@ -140,6 +145,7 @@ export class DiagnosticLog {
     }
     this.list.length = 0;
     this.list.push(...kept);
+    this.listedWarnings = kept.filter((d) => d.severity === 'warning').length;
   }
 
   /** Makes room for a diagnostic of `severity`: the last listed note of the most listed code, else (for an error) the last listed warning, joins its summary. */
@@ -161,14 +167,15 @@ export class DiagnosticLog {
         }
       }
       this.listedNotes.set(code, most - 1);
-    } else if (RANK[severity] > RANK.warning) {
+    } else if (RANK[severity] > RANK.warning && this.listedWarnings > 0) {
       for (let i = this.list.length - 1; i >= 0; i--) {
         if (this.list[i]!.severity === 'warning') {
           at = i;
           break;
         }
       }
-      if (at >= 0) this.problemsSummarised++;
+      this.listedWarnings--;
+      this.problemsSummarised++;
     }
     if (at < 0) return false;
     const [victim] = this.list.splice(at, 1) as [Diagnostic];
