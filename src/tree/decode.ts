@@ -261,7 +261,7 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
     if (next === 0n && dep === 0n) return;
     if (pointers.some(([, v]) => image.locate(v, 1, scratch))) return;
     report('warning', 'BASE_SUSPECT', path, address,
-      `--base may be wrong: no pointer of the root block lands in the captured memory (${pointers.map(([n, v]) => `${n} ${hex(v)}`).join(', ')})`);
+      `${image.kind === 'region' ? '--base' : 'a --segment address'} may be wrong: no pointer of the root block lands in the captured memory (${pointers.map(([n, v]) => `${n} ${hex(v)}`).join(', ')})`);
   }
 
   function decodeState(type: NonNullable<ReturnType<typeof stateType>>, address: bigint, path: string): Record<string, Record<string, unknown>> {

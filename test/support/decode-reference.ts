@@ -158,7 +158,7 @@ export function referenceDecodeTree(image: MemoryImage, root: bigint, options: D
     if (p.from === -1 && image.kind !== 'paged' && (next !== 0n || dep !== 0n)) {
       const named = [['NextBlock', next], ['DependentBlockList', dep], ['MiniportOffloadContext', context]].filter(([, v]) => v !== 0n) as [string, bigint][];
       if (named.every(([, v]) => !image.locate(v, 1, scratch))) {
-        report('warning', 'BASE_SUSPECT', path, p.address, `--base may be wrong: no pointer of the root block lands in the captured memory (${named.map(([n, v]) => `${n} ${hex(v)}`).join(', ')})`);
+        report('warning', 'BASE_SUSPECT', path, p.address, `${image.kind === 'region' ? '--base' : 'a --segment address'} may be wrong: no pointer of the root block lands in the captured memory (${named.map(([n, v]) => `${n} ${hex(v)}`).join(', ')})`);
       }
     }
 

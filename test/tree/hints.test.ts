@@ -69,6 +69,13 @@ describe('a --base under which nothing lands', () => {
     expect(doc.diagnostics.map((d) => d.code)).toEqual(['CONTEXT_OUTSIDE_IMAGE']);
   });
 
+  it('in segments (two, apart), it says a --segment address may be wrong', () => {
+    const wrong = BASE + 0x100000n;
+    const image = new SegmentImage([{ base: wrong, bytes: SAMPLE.subarray(0, 0x400) }, { base: wrong + 0x10000n, bytes: SAMPLE.subarray(0x400) }]);
+    const doc = decodeTree(image, wrong, { abi: X64, operation: 'initiate' });
+    expect(doc.diagnostics[0]!.message).toMatch(/^a --segment address may be wrong: no pointer of the root block lands/);
+  });
+
   it('not when one pointer of the root lands (a capture cut short)', () => {
     // The root's NextBlock chain is cut off, its dependents are in.
     const cut = SAMPLE.slice(0, 0x700);
