@@ -173,7 +173,8 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
     const dep = readPtr(view, at + OFF_DEP);
     const context = readPtr(view, at + OFF_CTX);
     const stateAddress = p.address + BigInt(blockLayout.size);
-    if (p.from === -1 && image.kind !== 'paged') baseHint(path, p.address, next, dep, context);
+    // (Not when Header.Size says the other ABI: then the pointers are misread, and HEADER_SIZE_MISMATCH says why.)
+    if (p.from === -1 && image.kind !== 'paged' && headerSize !== otherBlockSize) baseHint(path, p.address, next, dep, context);
 
     // Is there state after the block? From the operation and role when given, else from the bytes.
     const lengthAfter = (): number | undefined =>

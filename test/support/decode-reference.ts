@@ -155,7 +155,8 @@ export function referenceDecodeTree(image: MemoryImage, root: bigint, options: D
     const dep = readPtr(view, at + OFF_DEP);
     const context = readPtr(view, at + OFF_CTX);
     const stateAddress = p.address + BigInt(blockLayout.size);
-    if (p.from === -1 && image.kind !== 'paged' && (next !== 0n || dep !== 0n)) {
+    const otherSize = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', abi.name === 'x64' ? X86 : X64, ndis).size;
+    if (p.from === -1 && image.kind !== 'paged' && (next !== 0n || dep !== 0n) && (header.Size as number) !== otherSize) {
       const named = [['NextBlock', next], ['DependentBlockList', dep], ['MiniportOffloadContext', context]].filter(([, v]) => v !== 0n) as [string, bigint][];
       if (named.every(([, v]) => !image.locate(v, 1, scratch))) {
         report('warning', 'BASE_SUSPECT', path, p.address, `${image.kind === 'region' ? '--base' : 'a --segment address'} may be wrong: no pointer of the root block lands in the captured memory (${named.map(([n, v]) => `${n} ${hex(v)}`).join(', ')})`);
