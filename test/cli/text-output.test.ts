@@ -186,6 +186,7 @@ describe('--brief and --full', () => {
       const r = await plain('decode', SAMPLE, '--base', BASE, view, '--json');
       expect([r.code, r.err]).toEqual([2, `ndis-offload: ${view} is for the text tree; --json prints the whole document\n`]);
       for (const command of ['validate', 'hexdump']) expect((await plain(command, SAMPLE, '--base', BASE, view)).code).toBe(2);
+      expect(await plain('decode', SAMPLE, '--base', BASE, `${view}=yes`)).toEqual({ code: 2, out: '', err: `ndis-offload: ${view} takes no value\n` });
     }
   });
 });

@@ -127,11 +127,14 @@ const VIEW_OPTIONS = { brief: { type: 'boolean' }, full: { type: 'boolean' } } a
  * and with --json, which has no views.
  */
 function takeView(argv: string[]): { view: 'brief' | 'full' | undefined; rest: string[] } {
-  const { values, tokens } = parseArgs({ args: argv, options: { ...DECODE_OPTIONS, ...VIEW_OPTIONS }, allowPositionals: true, tokens: true });
-  if (values.brief && values.full) throw new UsageError('--brief and --full: give one (--brief: a line per block; --full: every member)');
-  const view = values.brief ? 'brief' : values.full ? 'full' : undefined;
-  if (view && values.json) throw new UsageError(`--${view} is for the text tree; --json prints the whole document`);
-  const drop = new Set(tokens.filter((t) => t.kind === 'option' && (t.name === 'brief' || t.name === 'full')).map((t) => t.index));
+  // Not strict: withDecoded, which parses the rest, is the one that refuses unknown options.
+  const { values, tokens } = parseArgs({ args: argv, options: { ...DECODE_OPTIONS, ...VIEW_OPTIONS }, allowPositionals: true, tokens: true, strict: false });
+  if (values.brief === true && values.full === true) throw new UsageError('--brief and --full: give one (--brief: a line per block; --full: every member)');
+  const view = values.brief === true ? 'brief' : values.full === true ? 'full' : undefined;
+  if (view && values.json === true) throw new UsageError(`--${view} is for the text tree; --json prints the whole document`);
+  const mine = tokens.filter((t) => t.kind === 'option' && (t.name === 'brief' || t.name === 'full'));
+  for (const t of mine) if (t.kind === 'option' && t.value !== undefined) throw new UsageError(`--${t.name} takes no value`);
+  const drop = new Set(mine.map((t) => t.index));
   return { view, rest: argv.filter((_, i) => !drop.has(i)) };
 }
 
