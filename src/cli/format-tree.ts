@@ -1,14 +1,17 @@
 /**
  * The decode command's text view: the tree with box-drawing lines, each block's members and state
  * in windbg's `+0xNNN Name : value` form, values the way a network engineer reads them, and each
- * diagnostic beside the member it concerns.
+ * diagnostic beside the member it concerns. Or, brief, one line per block with the fields that
+ * say which connection it is. Lines longer than the width are wrapped (never cut: nothing is
+ * dropped), under the tree's guide lines, never inside an escape sequence.
  */
 import { abiByName } from '../layout/abi.js';
 import { flagNames } from '../layout/constants.js';
 import type { NdisRevision } from '../layout/descriptor.js';
 import type { PlacedField, StructLayout } from '../layout/msvc.js';
 import { layoutOf } from '../layout/registry.js';
-import type { BlockJson, Diagnostic, TreeDocument } from '../tree/document.js';
+import { countOf } from '../tree/diagnostics.js';
+import { type BlockJson, type Diagnostic, type TreeDocument, diagnosticCounts } from '../tree/document.js';
 
 export interface Palette {
   dim(s: string): string;
@@ -42,10 +45,12 @@ function valueAt(obj: Record<string, unknown>, dotted: string): unknown {
 
 const isZeroPtr = (v: unknown): boolean => typeof v === 'string' && /^0x0+$/.test(v);
 
+/** A port as stored (network byte order read as little-endian) in host order. */
+const hostPort = (v: number): number => ((v & 0xff) << 8) | (v >> 8);
+
 /** Port stored in network byte order: show what it means and what the bytes read as. */
 function port(v: number): string {
-  const net = ((v & 0xff) << 8) | (v >> 8);
-  return `${net} ${`(stored ${hex(v, 4)}; ${v} if read as host order)`}`;
+  return `${hostPort(v)} ${`(stored ${hex(v, 4)}; ${v} if read as host order)`}`;
 }
 
 function mac(hexBytes: string): string {
@@ -76,19 +81,41 @@ function formatValue(struct: string, name: string, v: unknown, p: Palette): stri
   return String(v);
 }
 
-export function formatTreeText(doc: TreeDocument, p: Palette): string {
+/** Trees of more blocks than this are shown brief unless --full is given. */
+export const BRIEF_OVER = 200;
+
+export interface TreeTextOptions {
+  /** Columns to fit: longer lines are wrapped. Absent or 0: no wrapping. */
+  width?: number;
+  /** `full`: every member of every block (the default); `brief`: one line per block. */
+  view?: 'full' | 'brief';
+  /** The brief view was chosen for the size of the tree, not asked for: the summary says how to get everything. */
+  briefByDefault?: boolean;
+}
+
+export function formatTreeText(doc: TreeDocument, p: Palette, options: TreeTextOptions = {}): string {
   const abi = abiByName(doc.abi);
   const ndis = doc.ndis as NdisRevision;
   const blockLayout = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', abi, ndis);
+  const brief = options.view === 'brief';
   const byPath = new Map<string, Diagnostic[]>();
-  for (const d of doc.diagnostics) byPath.set(d.path, [...(byPath.get(d.path) ?? []), d]);
-  const lines: string[] = [];
-  const counts = { error: 0, warning: 0, info: 0 };
-  for (const d of doc.diagnostics) counts[d.severity]++;
+  // Summaries (a count of diagnostics at many blocks) and DIAGNOSTICS_LIMIT are printed after the tree.
+  const after: Diagnostic[] = [];
+  for (const d of doc.diagnostics) {
+    if (d.count !== undefined || d.code === 'DIAGNOSTICS_LIMIT') after.push(d);
+    else byPath.set(d.path, [...(byPath.get(d.path) ?? []), d]);
+  }
+  /** Each line with the prefix its continuation lines start with when it is wrapped. */
+  const lines: [string, string][] = [];
+  const emit = (line: string, cont = ''): void => {
+    lines.push([line, cont]);
+  };
+  const counts = diagnosticCounts(doc.diagnostics);
 
-  lines.push(
+  emit(
     p.bold(`NDIS offload state tree`) +
       p.dim(` · ${doc.abi} · NDIS ${doc.ndis} · root ${doc.root} · operation: ${doc.operation ?? 'not given (state inferred from the bytes)'}`),
+    '  ',
   );
   const sev = (d: Diagnostic): string => (d.severity === 'error' ? p.red : d.severity === 'warning' ? p.yellow : p.cyan)(`◀ ${d.code}: ${d.message}`);
 
@@ -101,27 +128,36 @@ export function formatTreeText(doc: TreeDocument, p: Palette): string {
       const shown = `${formatValue(layout.name, field.name, v, p)}${extra ? ` → ${p.bold(String(extra))}` : ''}${cell}`;
       const here = diags.filter((d) => d.member === `${partPrefix}${name}`);
       const bitPos = field.bitWidth !== undefined ? p.dim(` (Pos ${field.bitOffset}, ${field.bitWidth} Bits)`) : '';
-      lines.push(`${indent}${p.dim(`+${hex(field.offset)}`)} ${name.padEnd(width)} : ${shown}${bitPos}${here.map((d) => `  ${sev(d)}`).join('')}`);
+      // Continuation lines start under the value.
+      emit(`${indent}${p.dim(`+${hex(field.offset)}`)} ${name.padEnd(width)} : ${shown}${bitPos}${here.map((d) => `  ${sev(d)}`).join('')}`, `${indent}${' '.repeat(hex(field.offset).length + 2 + width + 3)}`);
     }
   };
 
-  const block = (b: BlockJson, path: string, prefix: string, last: boolean): void => {
+  const block = (b: BlockJson, path: string, prefix: string, last: boolean, ips: Endpoints | undefined): void => {
     const diags = byPath.get(path) ?? [];
     const status = b.Status;
-    lines.push(
-      `${prefix}${last ? '└─ ' : '├─ '}${p.bold(`${b.layer}`)} ${path} ${p.cyan(b.address)}${b.offset !== null ? p.dim(` (offset ${hex(b.offset, 1)})`) : ''}  ${b.role}  ${b.type}  ${formatValue('', 'Status', status, p)}`,
-    );
     const inner = `${prefix}${last ? '   ' : '│  '}`;
     const body = `${inner}${b.dependents.length ? '│' : ' '}   `;
-    struct(blockLayout, b as unknown as Record<string, unknown>, body, diags, '');
-    for (const [name, part] of Object.entries(b.state ?? {})) {
-      lines.push(`${body}${p.bold(name)}`);
-      struct(layoutOf(name, abi, ndis), part, `${body}  `, diags, `${name}.`);
+    const own = endpoints(b) ?? ips;
+    if (brief) {
+      const problems = diags.filter((d) => d.severity !== 'info');
+      emit(`${prefix}${last ? '└─ ' : '├─ '}${p.bold(b.layer)} ${p.cyan(b.address)} ${b.role} ${b.type} ${briefStatus(status.name)}${key(b, ips, p)}`, body);
+      for (const d of problems) emit(`${body}${sev(d)}`, `${body}  `);
+    } else {
+      emit(
+        `${prefix}${last ? '└─ ' : '├─ '}${p.bold(`${b.layer}`)} ${path} ${p.cyan(b.address)}${b.offset !== null ? p.dim(` (offset ${hex(b.offset, 1)})`) : ''}  ${b.role}  ${b.type}  ${formatValue('', 'Status', status, p)}`,
+        body,
+      );
+      struct(blockLayout, b as unknown as Record<string, unknown>, body, diags, '');
+      for (const [name, part] of Object.entries(b.state ?? {})) {
+        emit(`${body}${p.bold(name)}`, body);
+        struct(layoutOf(name, abi, ndis), part, `${body}  `, diags, `${name}.`);
+      }
+      for (const d of diags.filter((d) => !d.member || !d.member.split('.').length || !isShown(d, b))) emit(`${body}${sev(d)}`, `${body}  `);
     }
-    for (const d of diags.filter((d) => !d.member || !d.member.split('.').length || !isShown(d, b))) lines.push(`${body}${sev(d)}`);
-    b.dependents.forEach((c, i) => block(c, `${path}.dependents[${i}]`, inner, i === b.dependents.length - 1));
+    b.dependents.forEach((c, i) => block(c, `${path}.dependents[${i}]`, inner, i === b.dependents.length - 1, own));
   };
-  doc.blocks.forEach((b, i) => block(b, `blocks[${i}]`, '', i === doc.blocks.length - 1));
+  doc.blocks.forEach((b, i) => block(b, `blocks[${i}]`, '', i === doc.blocks.length - 1, undefined));
   // Diagnostics about blocks that could not be read (no node to print them beside).
   const printed = new Set<string>();
   const walk = (bs: BlockJson[], path: string): void =>
@@ -130,13 +166,136 @@ export function formatTreeText(doc: TreeDocument, p: Palette): string {
       walk(b.dependents, `${path}[${i}].dependents`);
     });
   walk(doc.blocks, 'blocks');
-  for (const d of doc.diagnostics) if (!printed.has(d.path)) lines.push(`${sev(d)} ${p.dim(`(${d.path}, ${d.address}${d.offset !== null ? `, offset ${hex(d.offset, 1)}` : ''})`)}`);
-  lines.push(
-    p.dim(`${countBlocks(doc.blocks)} blocks; `) +
-      (counts.error ? p.red(`${counts.error} errors`) : '0 errors') +
-      `, ${counts.warning ? p.yellow(`${counts.warning} warnings`) : '0 warnings'}, ${counts.info} notes`,
+  // The brief view shows errors and warnings; notes are counted in the summary line.
+  const shown = (d: Diagnostic): boolean => !brief || d.severity !== 'info';
+  for (const d of doc.diagnostics) {
+    if (d.count === undefined && d.code !== 'DIAGNOSTICS_LIMIT' && !printed.has(d.path) && shown(d)) {
+      emit(`${sev(d)} ${p.dim(`(${d.path}, ${d.address}${d.offset !== null ? `, offset ${hex(d.offset, 1)}` : ''})`)}`, '  ');
+    }
+  }
+  for (const d of after) if (shown(d)) emit(sev(d), '  ');
+  const blocks = countBlocks(doc.blocks);
+  const view = options.briefByDefault ? p.dim(` (brief view of a tree over ${BRIEF_OVER} blocks: --full shows every member and note)`) : '';
+  emit(
+    p.dim(`${blocks} ${blocks === 1 ? 'block' : 'blocks'}; `) +
+      (counts.error ? p.red(countOf(counts.error, 'error')) : '0 errors') +
+      `, ${counts.warning ? p.yellow(countOf(counts.warning, 'warning')) : '0 warnings'}, ${countOf(counts.info, 'info')}${view}`,
   );
-  return `${lines.join('\n')}\n`;
+  const width = options.width ?? 0;
+  const out = width > 0 ? lines.flatMap(([line, cont]) => wrapLine(line, width, cont)) : lines.map(([line]) => line);
+  return `${out.join('\n')}\n`;
+}
+
+/** What a path block says about the connections above it: its two IP addresses. */
+interface Endpoints {
+  source?: string;
+  destination?: string;
+}
+
+function endpoints(b: BlockJson): Endpoints | undefined {
+  const c = b.state?.PATH_OFFLOAD_STATE_CONST;
+  if (!c) return undefined;
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  return { source: text(c['*SourceAddress']), destination: text(c['*DestinationAddress']) };
+}
+
+/** NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS as OFFLOAD_PARTIAL_SUCCESS: the brief view's column. */
+const briefStatus = (name: string): string => name.replace(/^NDIS_STATUS_/, '');
+
+
+/** The brief view's key fields of a block: MACs and VLAN, IPs, or IP:port pairs in host order and the TCP state. */
+function key(b: BlockJson, ips: Endpoints | undefined, p: Palette): string {
+  const s = b.state ?? {};
+  const parts: string[] = [];
+  const nc = s.NEIGHBOR_OFFLOAD_STATE_CONST;
+  const ncached = s.NEIGHBOR_OFFLOAD_STATE_CACHED;
+  if (nc && typeof nc.DlSourceAddress === 'string') parts.push(`${mac(nc.DlSourceAddress)}${nc.VlanId ? ` vlan ${String(nc.VlanId)}` : ''}`);
+  if (ncached && typeof ncached.DlDestinationAddress === 'string') parts.push(`→ ${mac(ncached.DlDestinationAddress)}`);
+  const own = endpoints(b);
+  if (own) parts.push(`${own.source ?? '?'} → ${own.destination ?? '?'}`);
+  const tc = s.TCP_OFFLOAD_STATE_CONST;
+  if (tc && typeof tc.LocalPort === 'number' && typeof tc.RemotePort === 'number') {
+    const at = (ip: string | undefined, port: number): string => `${ip === undefined ? '' : ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+    parts.push(`${at(ips?.source, hostPort(tc.LocalPort))} → ${at(ips?.destination, hostPort(tc.RemotePort))}`);
+  }
+  const state = s.TCP_OFFLOAD_STATE_DELEGATED?.State as { name?: string } | undefined;
+  if (state?.name) parts.push(state.name.replace(/^TcpConnection/, ''));
+  return parts.length ? ` ${p.bold(parts.join(' '))}` : '';
+}
+
+const SGR = /\u001b\[[0-9;]*m/y;
+const RESET = '\u001b[0m';
+
+/** Columns a line takes on a terminal: its characters, escape sequences not counted. */
+export function visibleLength(line: string): number {
+  return [...line.replace(/\u001b\[[0-9;]*m/g, '')].length;
+}
+
+/**
+ * The start of a continuation line: `cont` when it leaves 30 columns, else its guide lines and two
+ * spaces when they leave 20, else nothing.
+ */
+export function continuation(cont: string, width: number): string {
+  if (visibleLength(cont) <= width - 30) return cont;
+  const guides = cont.trimEnd();
+  return guides && visibleLength(guides) + 2 <= width - 20 ? `${guides}  ` : '';
+}
+
+/**
+ * `line` as lines of at most `width` columns: broken at the last space that fits (or, in a word
+ * longer than the room, where the room ends), continuation lines starting with continuation(cont). An escape sequence is never split; colour open at a break is
+ * reset at the end of the line and opened again after `cont`.
+ */
+export function wrapLine(line: string, width: number, cont: string): string[] {
+  if (visibleLength(line) <= width) return [line];
+  const units: { s: string; esc: boolean }[] = [];
+  for (let i = 0; i < line.length; ) {
+    SGR.lastIndex = i;
+    const m = SGR.exec(line);
+    const s = m ? m[0] : String.fromCodePoint(line.codePointAt(i)!);
+    units.push({ s, esc: m !== null });
+    i += s.length;
+  }
+  const prefix = continuation(cont, width);
+  const out: string[] = [];
+  let active = '';
+  let start = 0;
+  while (start < units.length) {
+    const room = out.length === 0 ? width : width - visibleLength(prefix);
+    let visible = 0;
+    let end = start;
+    let space = -1;
+    while (end < units.length && (units[end]!.esc || visible < room)) {
+      if (!units[end]!.esc) {
+        // A break at a space, but not the one after a ◀ (it belongs to the code that follows).
+        if (units[end]!.s === ' ' && visible > 0 && units[end - 1]!.s !== '◀') space = end;
+        visible++;
+      }
+      end++;
+    }
+    let next = end;
+    // Break at a space when one leaves at least a third of the room used; never leave only escapes.
+    if (end < units.length && space > start) {
+      let before = 0;
+      for (let i = start; i < space; i++) if (!units[i]!.esc) before++;
+      if (before >= room / 3) {
+        end = space;
+        next = space + 1;
+      }
+    }
+    // No trailing blanks at a break (two spaces between columns leave one).
+    if (next < units.length) while (end > start && units[end - 1]!.s === ' ') end--;
+    let text = out.length === 0 ? '' : `${prefix}${active}`;
+    for (let i = start; i < end; i++) {
+      const u = units[i]!;
+      text += u.s;
+      if (u.esc) active = u.s === RESET ? '' : active + u.s;
+    }
+    if (next < units.length && active) text += RESET;
+    out.push(text);
+    start = next;
+  }
+  return out;
 }
 
 /** Whether a diagnostic's member is printed as a field line of this block. */

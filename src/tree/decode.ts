@@ -5,7 +5,7 @@
  */
 import { Location, type MemoryImage } from '../codec/image.js';
 import type { PlainValue } from '../codec/struct-io.js';
-import { X64, type Abi } from '../layout/abi.js';
+import { ABIS, X64, type Abi } from '../layout/abi.js';
 import {
   LAYERS,
   type Layer,
@@ -19,7 +19,8 @@ import {
 import { SCALARS, type NdisRevision, type TypeRef } from '../layout/descriptor.js';
 import type { PlacedField, StructLayout } from '../layout/msvc.js';
 import { layoutOf } from '../layout/registry.js';
-import { type BlockJson, type Diagnostic, FORMAT, type Role, type Severity, type TreeDocument, hexPtr } from './document.js';
+import { DiagnosticLog } from './diagnostics.js';
+import { type BlockJson, type DiagnosticCode, FORMAT, type Role, type Severity, type TreeDocument, hexPtr } from './document.js';
 import { formatIp } from './ip.js';
 import { classify } from './roles.js';
 import { blockOffsets } from './walk.js';
@@ -32,7 +33,11 @@ export interface DecodeOptions {
   operation?: Operation;
   /** Most blocks decoded before stopping with LIMIT_BLOCKS (default 1,048,576). */
   maxBlocks?: number;
-  /** Most diagnostics kept (default 1,000); the rest are counted in a final DIAGNOSTICS_LIMIT. */
+  /**
+   * Most diagnostics listed one by one (default 1,000). Past it, notes of one code are summarised
+   * (a count, the first and last path) and errors and warnings take the place of notes; what does
+   * not fit is counted in one summary per code (see DiagnosticLog).
+   */
   maxDiagnostics?: number;
 }
 
@@ -61,20 +66,19 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
   const headerLayout = layoutOf('OFFLOAD_STATE_HEADER', abi, ndis);
   const { next: OFF_NEXT, dependent: OFF_DEP, context: OFF_CTX } = blockOffsets(abi);
   const reader = blockReader(blockLayout);
+  // The other ABI's block size, for the hint of a HEADER_SIZE_MISMATCH that is exactly it.
+  const otherAbi = ABIS.find((a) => a.name !== abi.name);
+  const otherBlockSize = otherAbi ? layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', otherAbi, ndis).size : -1;
 
-  const diagnostics: Diagnostic[] = [];
-  let dropped = 0;
+  const log = new DiagnosticLog(maxDiagnostics);
   const loc = new Location();
   const scratch = new Location();
   const hex = (v: bigint): string => hexPtr(v, ptr);
 
-  const report = (severity: Severity, code: string, path: string, address: bigint, message: string, extra: { member?: string; offset?: number | null } = {}): void => {
-    if (diagnostics.length >= maxDiagnostics) {
-      dropped++;
-      return;
-    }
+  const report = (severity: Severity, code: DiagnosticCode, path: string, address: bigint, message: string, extra: { member?: string; offset?: number | null } = {}): void => {
+    if (!log.take(severity, code, path)) return;
     const offset = extra.offset === undefined ? offsetOf(address) : extra.offset;
-    diagnostics.push({ severity, code, message, path, ...(extra.member ? { member: extra.member } : {}), address: hex(address), offset });
+    log.keep({ severity, code, message, path, ...(extra.member ? { member: extra.member } : {}), address: hex(address), offset });
   };
   const offsetOf = (address: bigint): number | null =>
     image.locate(address, 0, scratch) && scratch.imageOffset >= 0 ? scratch.imageOffset : null;
@@ -104,12 +108,16 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
     root: hex(root),
     operation: op ?? null,
     blocks,
-    diagnostics,
+    diagnostics: [],
+  };
+  const finish = (): TreeDocument => {
+    doc.diagnostics = log.finish({ path: 'blocks', address: hex(root) });
+    return doc;
   };
 
   if (root === 0n) {
     report('error', 'ROOT_NULL', 'blocks[0]', 0n, 'the root pointer is NULL', { offset: null });
-    return doc;
+    return finish();
   }
   stack.push({ address: root, layer: 0, list: blocks, listPath: 'blocks', from: -1, member: 'root' });
   let count = 0;
@@ -122,7 +130,7 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
     while (route.length > 0 && route[route.length - 1] !== p.from) onRoute[route.pop()!] = 0;
     const seen = visited.get(p.address);
     if (seen !== undefined) {
-      const [code, what] = onRoute[seen] === 1 ? ['CYCLE', ': a cycle'] : ['BLOCK_SHARED', ', reached twice'];
+      const [code, what] = onRoute[seen] === 1 ? (['CYCLE', ': a cycle'] as const) : (['BLOCK_SHARED', ', reached twice'] as const);
       report('error', code, path, p.address, `${p.member} leads back to the block at ${paths[seen]}${what}; not followed again`, {
         member: p.member,
       });
@@ -165,6 +173,8 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
     const dep = readPtr(view, at + OFF_DEP);
     const context = readPtr(view, at + OFF_CTX);
     const stateAddress = p.address + BigInt(blockLayout.size);
+    // (Not when Header.Size says the other ABI: then the pointers are misread, and HEADER_SIZE_MISMATCH says why.)
+    if (p.from === -1 && image.kind !== 'paged' && headerSize !== otherBlockSize) baseHint(path, p.address, next, dep, context);
 
     // Is there state after the block? From the operation and role when given, else from the bytes.
     const lengthAfter = (): number | undefined =>
@@ -207,7 +217,8 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
 
     // ---- checks on the block itself ----
     if (headerSize !== blockLayout.size) {
-      report('warning', 'HEADER_SIZE_MISMATCH', path, p.address, `Header.Size is ${headerSize}, the block is ${blockLayout.size} bytes on ${abi.name}`, { member: 'Header.Size' });
+      const other = otherAbi && headerSize === otherBlockSize ? ` (${headerSize} is the ${otherAbi.name} block size: try --abi ${otherAbi.name})` : '';
+      report('warning', 'HEADER_SIZE_MISMATCH', path, p.address, `Header.Size is ${headerSize}, the block is ${blockLayout.size} bytes on ${abi.name}${other}`, { member: 'Header.Size' });
     }
     if (role !== 'placeholder') {
       if (!type || !type.layer) {
@@ -239,10 +250,20 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
     }
   }
 
-  if (dropped) {
-    diagnostics.push({ severity: 'warning', code: 'DIAGNOSTICS_LIMIT', message: `${dropped} more diagnostics not kept (limit ${maxDiagnostics})`, path: 'blocks', address: hex(root), offset: null });
+  return finish();
+
+  /**
+   * A region's base that is probably wrong: the root block links somewhere, and no pointer of it
+   * (NextBlock, DependentBlockList, MiniportOffloadContext) lands in the image. A root with NULL
+   * links, or whose context cell alone is elsewhere, says nothing about the base.
+   */
+  function baseHint(path: string, address: bigint, next: bigint, dep: bigint, context: bigint): void {
+    const pointers = ([['NextBlock', next], ['DependentBlockList', dep], ['MiniportOffloadContext', context]] as const).filter(([, v]) => v !== 0n);
+    if (next === 0n && dep === 0n) return;
+    if (pointers.some(([, v]) => image.locate(v, 1, scratch))) return;
+    report('warning', 'BASE_SUSPECT', path, address,
+      `${image.kind === 'region' ? '--base' : 'a --segment address'} may be wrong: no pointer of the root block lands in the captured memory (${pointers.map(([n, v]) => `${n} ${hex(v)}`).join(', ')})`);
   }
-  return doc;
 
   function decodeState(type: NonNullable<ReturnType<typeof stateType>>, address: bigint, path: string): Record<string, Record<string, unknown>> {
     const parts = partsOf(type, abi, ndis);

@@ -10,3 +10,4 @@ export * from './annotate.js';
 export * from './diff.js';
 export * from './scan.js';
 export * from './chains.js';
+export * from './diagnostics.js';

@@ -29,6 +29,12 @@ export interface ScanOptions {
   progress?: (done: number, total: number) => void;
   /** Most candidates kept (default 1,000,000): a bound on memory for hostile images; the scan stops there. */
   maxCandidates?: number;
+  /**
+   * Called with a hint when the user is probably wrong: a captured range whose first address is
+   * not aligned as blocks are (the slots examined are the range's start plus multiples of the
+   * block alignment, so a misaligned base means every aligned block is missed).
+   */
+  onWarning?: (message: string) => void;
 }
 
 interface Candidate {
@@ -62,6 +68,14 @@ export function scanImage(image: MemoryImage, options: ScanOptions = {}): ScanCa
 
   const ranges = [...image.ranges()].filter((r) => !kernelOnly || r.address >= 0xffff800000000000n);
   const total = ranges.reduce((n, r) => n + r.length, 0);
+  const misaligned = ranges.find((r) => r.address % BigInt(block.align) !== 0n);
+  if (misaligned && options.onWarning) {
+    const a = misaligned.address;
+    const hex = `0x${a.toString(16).padStart(ptr * 2, '0')}`;
+    options.onWarning(
+      `the captured memory at ${hex} is not ${block.align}-byte aligned, as ${abi.name} blocks are: the scan examines the addresses ${block.align} bytes apart from there, so it misses every aligned block; is the base right (the nearest aligned ones are 0x${(a - (a % BigInt(block.align))).toString(16)} and 0x${(a - (a % BigInt(block.align)) + BigInt(block.align)).toString(16)})?`,
+    );
+  }
   let done = 0;
   let reported = 0;
 

@@ -127,7 +127,7 @@ describe('hexdump text: exact rows, colour off and on', () => {
       red('error CYCLE blocks[0].dependents[0].dependents[2] @0xffffc70a40000190: NextBlock leads back to the block at blocks[0].dependents[0].dependents[0]: a cycle; not followed again'),
     );
     const w = await run(['hexdump', 'fixtures/broken-header-size.bin', '--base', '0xffffc70a40000000'], true);
-    expect(w.out.trimEnd().split('\n').at(-1)).toBe(yellow('warning HEADER_SIZE_MISMATCH blocks[0] @0xffffc70a40000000: Header.Size is 76, the block is 152 bytes on x64'));
+    expect(w.out.trimEnd().split('\n').at(-1)).toBe(yellow('warning HEADER_SIZE_MISMATCH blocks[0] @0xffffc70a40000000: Header.Size is 76, the block is 152 bytes on x64 (76 is the x86 block size: try --abi x86)'));
   });
 });
 

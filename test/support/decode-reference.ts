@@ -5,7 +5,7 @@
  */
 import { Location, type MemoryImage } from '../../src/codec/image.js';
 import { readStruct, type PlainStruct, type PlainValue } from '../../src/codec/struct-io.js';
-import { X64, type Abi } from '../../src/layout/abi.js';
+import { X64, X86, type Abi } from '../../src/layout/abi.js';
 import {
   LAYERS,
   type Layer,
@@ -18,7 +18,8 @@ import {
 } from '../../src/layout/constants.js';
 import type { NdisRevision } from '../../src/layout/descriptor.js';
 import { layoutOf } from '../../src/layout/registry.js';
-import { type BlockJson, type Diagnostic, FORMAT, type Role, type Severity, type TreeDocument, hexPtr } from '../../src/tree/document.js';
+import { DiagnosticLog } from '../../src/tree/diagnostics.js';
+import { type BlockJson, type DiagnosticCode, FORMAT, type Role, type Severity, type TreeDocument, hexPtr } from '../../src/tree/document.js';
 import { formatIp } from '../../src/tree/ip.js';
 import { classify } from '../../src/tree/roles.js';
 import { expectedLengths, stateCarried, stateParts } from '../../src/tree/state.js';
@@ -62,19 +63,15 @@ export function referenceDecodeTree(image: MemoryImage, root: bigint, options: D
   const OFF_DEP = fieldOffset('DependentBlockList');
   const OFF_CTX = fieldOffset('MiniportOffloadContext');
 
-  const diagnostics: Diagnostic[] = [];
-  let dropped = 0;
+  const log = new DiagnosticLog(maxDiagnostics);
   const loc = new Location();
   const scratch = new Location();
   const hex = (v: bigint): string => hexPtr(v, ptr);
 
-  const report = (severity: Severity, code: string, path: string, address: bigint, message: string, extra: { member?: string; offset?: number | null } = {}): void => {
-    if (diagnostics.length >= maxDiagnostics) {
-      dropped++;
-      return;
-    }
+  const report = (severity: Severity, code: DiagnosticCode, path: string, address: bigint, message: string, extra: { member?: string; offset?: number | null } = {}): void => {
+    if (!log.take(severity, code, path)) return;
     const offset = extra.offset === undefined ? offsetOf(address) : extra.offset;
-    diagnostics.push({ severity, code, message, path, ...(extra.member ? { member: extra.member } : {}), address: hex(address), offset });
+    log.keep({ severity, code, message, path, ...(extra.member ? { member: extra.member } : {}), address: hex(address), offset });
   };
   const offsetOf = (address: bigint): number | null =>
     image.locate(address, 0, scratch) && scratch.imageOffset >= 0 ? scratch.imageOffset : null;
@@ -97,11 +94,12 @@ export function referenceDecodeTree(image: MemoryImage, root: bigint, options: D
     root: hex(root),
     operation: op ?? null,
     blocks,
-    diagnostics,
+    diagnostics: [],
   };
 
   if (root === 0n) {
     report('error', 'ROOT_NULL', 'blocks[0]', 0n, 'the root pointer is NULL', { offset: null });
+    doc.diagnostics = log.finish({ path: 'blocks', address: hex(root) });
     return doc;
   }
   stack.push({ address: root, layer: 0, list: blocks, listPath: 'blocks', from: -1, member: 'root' });
@@ -115,7 +113,7 @@ export function referenceDecodeTree(image: MemoryImage, root: bigint, options: D
     const seen = visited.get(p.address);
     if (seen !== undefined) {
       // The reference walks the whole route back to the root: obviously right, quadratic at worst.
-      const [code, what] = isAncestor(seen, p.from, parents) ? ['CYCLE', ': a cycle'] : ['BLOCK_SHARED', ', reached twice'];
+      const [code, what] = isAncestor(seen, p.from, parents) ? (['CYCLE', ': a cycle'] as const) : (['BLOCK_SHARED', ', reached twice'] as const);
       report('error', code, path, p.address, `${p.member} leads back to the block at ${paths[seen]}${what}; not followed again`, {
         member: p.member,
       });
@@ -157,6 +155,13 @@ export function referenceDecodeTree(image: MemoryImage, root: bigint, options: D
     const dep = readPtr(view, at + OFF_DEP);
     const context = readPtr(view, at + OFF_CTX);
     const stateAddress = p.address + BigInt(blockLayout.size);
+    const otherSize = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', abi.name === 'x64' ? X86 : X64, ndis).size;
+    if (p.from === -1 && image.kind !== 'paged' && (next !== 0n || dep !== 0n) && (header.Size as number) !== otherSize) {
+      const named = [['NextBlock', next], ['DependentBlockList', dep], ['MiniportOffloadContext', context]].filter(([, v]) => v !== 0n) as [string, bigint][];
+      if (named.every(([, v]) => !image.locate(v, 1, scratch))) {
+        report('warning', 'BASE_SUSPECT', path, p.address, `${image.kind === 'region' ? '--base' : 'a --segment address'} may be wrong: no pointer of the root block lands in the captured memory (${named.map(([n, v]) => `${n} ${hex(v)}`).join(', ')})`);
+      }
+    }
 
     // Is there state after the block? From the operation and role when given, else from the bytes.
     const lengthAfter = (): number | undefined =>
@@ -206,7 +211,9 @@ export function referenceDecodeTree(image: MemoryImage, root: bigint, options: D
 
     // ---- checks on the block itself ----
     if (header.Size !== blockLayout.size) {
-      report('warning', 'HEADER_SIZE_MISMATCH', path, p.address, `Header.Size is ${header.Size}, the block is ${blockLayout.size} bytes on ${abi.name}`, { member: 'Header.Size' });
+      const other = abi.name === 'x64' ? X86 : X64;
+      const hint = header.Size === layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', other, ndis).size ? ` (${header.Size} is the ${other.name} block size: try --abi ${other.name})` : '';
+      report('warning', 'HEADER_SIZE_MISMATCH', path, p.address, `Header.Size is ${header.Size}, the block is ${blockLayout.size} bytes on ${abi.name}${hint}`, { member: 'Header.Size' });
     }
     if (role !== 'placeholder') {
       if (!type || !type.layer) {
@@ -238,9 +245,7 @@ export function referenceDecodeTree(image: MemoryImage, root: bigint, options: D
     }
   }
 
-  if (dropped) {
-    diagnostics.push({ severity: 'warning', code: 'DIAGNOSTICS_LIMIT', message: `${dropped} more diagnostics not kept (limit ${maxDiagnostics})`, path: 'blocks', address: hex(root), offset: null });
-  }
+  doc.diagnostics = log.finish({ path: 'blocks', address: hex(root) });
   return doc;
 
   function decodeState(type: NonNullable<ReturnType<typeof stateType>>, address: bigint, path: string): Record<string, Record<string, unknown>> | undefined {

@@ -2,9 +2,10 @@ import { parseArgs } from 'node:util';
 import { OPERATIONS, type Operation } from '../../layout/constants.js';
 import type { MemoryImage } from '../../codec/image.js';
 import { decodeTree } from '../../tree/decode.js';
-import type { TreeDocument } from '../../tree/document.js';
+import { countOf } from '../../tree/diagnostics.js';
+import { type TreeDocument, diagnosticCounts } from '../../tree/document.js';
 import { UsageError } from '../../errors.js';
-import { formatTreeText, paletteFor } from '../format-tree.js';
+import { BRIEF_OVER, formatTreeText, paletteFor } from '../format-tree.js';
 import { EXIT, type Io, parseAddress } from '../io.js';
 import { SOURCES_HELP, SOURCE_OPTIONS, type Source, abiFor, inFile, openSource, reportWarnings } from '../source.js';
 import { parseNdis } from './layout.js';
@@ -30,10 +31,18 @@ Decodes the offload state tree at --root: every block, its role, its state, name
 with every problem reported beside the member concerned.
 
 ${DECODE_SOURCES}
+  --brief                   one line per block: layer, address, role, Type, Status and the key
+                            fields (MACs, IPs, IP:port pairs in host order, TCP state), with the
+                            errors and warnings; the default for trees over ${BRIEF_OVER} blocks
+  --full                    every member of every block, however large the tree
   --json                    print the ndis-offload-tree/1 JSON document (docs/json-format.md)
+
+The text fits the terminal: lines wider than COLUMNS (80 when stdout is not a terminal) are
+wrapped under the tree's lines, never cut.
 
 Examples:
   ndis-offload decode fixtures/sample-x64.bin --base 0xffffc70a12340000
+  ndis-offload decode fixtures/sample-x64.bin --base 0xffffc70a12340000 --operation initiate --brief
   ndis-offload decode fixtures/sample-x64.dmp --root 0xffffc70a12340f80 --operation initiate
   ndis-offload decode capture.bin --base ffffc70a\`12340000 --root ffffc70a\`12340a00 --operation initiate --json`;
 
@@ -110,9 +119,53 @@ export function withDecoded<T>(argv: string[], io: Io, use: (d: Decoded) => T): 
 
 export const documentJson = (doc: TreeDocument): string => `${JSON.stringify(doc, null, 2)}\n`;
 
+/** The options of the text tree, which only decode takes (hexdump and validate share the rest). */
+const VIEW_OPTIONS = { brief: { type: 'boolean' }, full: { type: 'boolean' } } as const;
+
+/**
+ * --brief and --full taken out of the arguments (the rest goes to withDecoded): refused together,
+ * and with --json, which has no views.
+ */
+function takeView(argv: string[]): { view: 'brief' | 'full' | undefined; rest: string[] } {
+  // Not strict: withDecoded, which parses the rest, is the one that refuses unknown options.
+  const { values, tokens } = parseArgs({ args: argv, options: { ...DECODE_OPTIONS, ...VIEW_OPTIONS }, allowPositionals: true, tokens: true, strict: false });
+  if (values.brief === true && values.full === true) throw new UsageError('--brief and --full: give one (--brief: a line per block; --full: every member)');
+  const view = values.brief === true ? 'brief' : values.full === true ? 'full' : undefined;
+  if (view && values.json === true) throw new UsageError(`--${view} is for the text tree; --json prints the whole document`);
+  const mine = tokens.filter((t) => t.kind === 'option' && (t.name === 'brief' || t.name === 'full'));
+  for (const t of mine) if (t.kind === 'option' && t.value !== undefined) throw new UsageError(`--${t.name} takes no value`);
+  const drop = new Set(mine.map((t) => t.index));
+  return { view, rest: argv.filter((_, i) => !drop.has(i)) };
+}
+
+/** Columns of the text: COLUMNS when it is a positive number, else the terminal's, else 80. */
+export function textWidth(io: Io): number {
+  const columns = io.env.COLUMNS;
+  if (columns !== undefined && /^\d+$/.test(columns) && Number(columns) > 0) return Number(columns);
+  if (io.stdoutIsTty && process.stdout.columns) return process.stdout.columns;
+  return 80;
+}
+
+/** Blocks in a document, dependents included. */
+const blockCount = (doc: TreeDocument): number => {
+  let n = 0;
+  const stack = [...doc.blocks];
+  while (stack.length) {
+    n++;
+    stack.push(...stack.pop()!.dependents);
+  }
+  return n;
+};
+
 export function runDecode(argv: string[], io: Io): number {
-  return withDecoded(argv, io, ({ doc, json }) => {
-    io.out(json ? documentJson(doc) : formatTreeText(doc, paletteFor(io.stdoutIsTty, io.env)));
+  const { view, rest } = takeView(argv);
+  return withDecoded(rest, io, ({ doc, json }) => {
+    if (json) io.out(documentJson(doc));
+    else {
+      const briefByDefault = view === undefined && blockCount(doc) > BRIEF_OVER;
+      const chosen = view ?? (briefByDefault ? 'brief' : 'full');
+      io.out(formatTreeText(doc, paletteFor(io.stdoutIsTty, io.env), { width: textWidth(io), view: chosen, briefByDefault }));
+    }
     return doc.blocks.length === 0 ? EXIT.INPUT : EXIT.OK;
   });
 }
@@ -121,14 +174,22 @@ export function runValidate(argv: string[], io: Io): number {
   return withDecoded(argv, io, ({ doc, json }) => validateOutput(doc, json, io));
 }
 
-function validateOutput(doc: TreeDocument, json: boolean, io: Io): number {
-  const problems = doc.diagnostics.filter((d) => d.severity !== 'info');
+/**
+ * validate's output and exit code. The counts are of every diagnostic found, those a summary
+ * stands for included (a document past its diagnostic limit), so that neither lies.
+ */
+export function validateOutput(doc: TreeDocument, json: boolean, io: Io): number {
+  const counts = diagnosticCounts(doc.diagnostics);
+  const problems = counts.error + counts.warning;
   if (json) io.out(`${JSON.stringify(doc.diagnostics, null, 2)}\n`);
   else {
     for (const d of doc.diagnostics) {
-      io.out(`${d.severity} ${d.code} ${d.path}${d.member ? ` ${d.member}` : ''} @${d.address}${d.offset !== null ? ` (offset 0x${d.offset.toString(16)})` : ''}: ${d.message}\n`);
+      const many = d.count !== undefined ? ` ×${d.count} (${d.path} to ${d.lastPath})` : '';
+      io.out(`${d.severity} ${d.code}${many} ${d.path}${d.member ? ` ${d.member}` : ''} @${d.address}${d.offset !== null ? ` (offset 0x${d.offset.toString(16)})` : ''}: ${d.message}\n`);
     }
-    io.out(`${problems.length ? `${problems.length} problems` : 'no problems'} in ${doc.blocks.length ? 'the tree' : 'an empty tree'}\n`);
+    const which = [counts.error ? countOf(counts.error, 'error') : '', counts.warning ? countOf(counts.warning, 'warning') : ''].filter(Boolean).join(', ');
+    const notes = counts.info ? `; ${countOf(counts.info, 'info')}` : '';
+    io.out(`${problems ? `${problems} ${problems === 1 ? 'problem' : 'problems'} (${which})` : 'no problems'} in ${doc.blocks.length ? 'the tree' : 'an empty tree'}${notes}\n`);
   }
-  return problems.length || doc.blocks.length === 0 ? EXIT.PROBLEMS : EXIT.OK;
+  return problems || doc.blocks.length === 0 ? EXIT.PROBLEMS : EXIT.OK;
 }

@@ -72,7 +72,7 @@ export function runScan(argv: string[], io: Io): number {
     ptr = abi.pointerSize;
     reportWarnings(source, io);
     try {
-      found = inFile(source.name, () => scanImage(source.image, { abi, progress: (done, total) => bar.update(done, total) }));
+      found = inFile(source.name, () => scanImage(source.image, { abi, progress: (done, total) => bar.update(done, total), onWarning: (m) => io.err(`ndis-offload: warning: ${m}\n`) }));
     } finally {
       bar.end();
     }
