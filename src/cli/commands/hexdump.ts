@@ -3,7 +3,10 @@ import { Location } from '../../codec/image.js';
 import { annotateTree } from '../../tree/annotate.js';
 import { paletteFor } from '../format-tree.js';
 import { EXIT, type Io } from '../io.js';
-import { DECODE_SOURCES, type Decoded, withDecoded } from './decode.js';
+import { DECODE_SOURCES, type Decoded, TREE_OPTIONS, withDecoded } from './decode.js';
+
+/** hexdump's own options (json: the --json form). */
+export const HEXDUMP_OPTIONS = { ...TREE_OPTIONS, json: { type: 'boolean' } } as const;
 
 export const HEXDUMP_HELP = `Usage: ndis-offload hexdump IMAGE --base HEX [--root HEX] [options]
        ndis-offload hexdump MEMORY.DMP --root HEX [options]
@@ -24,7 +27,7 @@ Examples:
 const hex2 = (b: number): string => b.toString(16).padStart(2, '0');
 
 export function runHexdump(argv: string[], io: Io): number {
-  return withDecoded(argv, io, (d) => hexdump(d, io));
+  return withDecoded(argv, io, (d) => hexdump(d, io), HEXDUMP_OPTIONS);
 }
 
 function hexdump({ doc, image }: Decoded, io: Io): number {
