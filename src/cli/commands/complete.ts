@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Location } from '../../codec/image.js';
 import { NDIS_STATUS_VALUES, type NdisStatusName } from '../../layout/constants.js';
+import { layoutOf } from '../../layout/registry.js';
 import { decodeTree } from '../../tree/decode.js';
 import type { BlockJson } from '../../tree/document.js';
 import { NoSuchBlockError, StatusWriter, type StatusValue } from '../../tree/status-writer.js';
@@ -86,6 +87,7 @@ function blocksWithPaths(blocks: readonly BlockJson[]): { address: bigint; path:
 function noSuchBlock(e: NoSuchBlockError, source: Source, root: bigint, operation: ReturnType<typeof parseOperation>): UsageError {
   const doc = decodeTree(source.image, root, { abi: source.abi, ...(operation ? { operation } : {}) });
   const blocks = blocksWithPaths(doc.blocks);
+  const size = BigInt(layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', source.abi).size);
   const width = source.abi.pointerSize * 2;
   const hex = (a: bigint): string => `0x${a.toString(16).padStart(width, '0')}`;
   const parts = e.addresses.map((a) => {
@@ -96,7 +98,12 @@ function noSuchBlock(e: NoSuchBlockError, source: Source, root: bigint, operatio
     });
     const list = near.slice(0, 3).map((b) => {
       const d = a - b.address;
-      const where = d === 0n ? '' : d > 0n ? `, 0x${d.toString(16)} bytes before` : `, 0x${(-d).toString(16)} bytes after`;
+      const where =
+        d > 0n && d < size
+          ? `, holds it at +0x${d.toString(16)}: give the block's own address`
+          : d > 0n
+            ? `, starts 0x${d.toString(16)} bytes before it`
+            : `, starts 0x${(-d).toString(16)} bytes after it`;
       return `${hex(b.address)} ${b.path} (${b.layer}${where})`;
     });
     return `${hex(a)}: no block of the tree starts there (${list.length ? `nearest: ${list.join('; ')}` : 'the tree has no blocks'})`;
