@@ -114,7 +114,7 @@ export function parseAddress(text: string, option: string): bigint {
 /** Refuses an address the ABI's pointers cannot hold (x86: above 32 bits). */
 export function checkPointerWidth(address: bigint, pointerSize: 4 | 8, option: string, abiName: string): bigint {
   if (address >> BigInt(pointerSize * 8) !== 0n) {
-    throw new UsageError(`${option}: 0x${address.toString(16)} does not fit a ${pointerSize * 8}-bit pointer (--abi ${abiName})`);
+    throw new UsageError(`${option}: 0x${address.toString(16)} does not fit a ${pointerSize * 8}-bit ${abiName} address (--abi ${abiName})`);
   }
   return address;
 }
