@@ -71,6 +71,18 @@ const dashed = (name: string, table: OptionTable): string => (name.length === 1 
  * the last one silently winning, and a missing value says which option wants it.
  */
 export function parseOptions<const T extends OptionTable>(argv: string[], options: T): { values: OptionValues<T>; positionals: string[] } {
+  // `--segment -@HEX` (standard input at HEX) is a value, not an option: parseArgs would call it ambiguous.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : Object.keys(options).find((n) => a === `-${options[n]!.short}`);
+    if (name !== undefined && options[name]?.type === 'string' && next?.startsWith(`${STDIO}@`)) {
+      args.push(`--${name}=${next}`);
+      i++;
+    } else args.push(a);
+  }
+  argv = args;
   const loose = parseArgs({ args: argv, options, allowPositionals: true, strict: false, tokens: true });
   const known = [...Object.keys(options).map((n) => `--${n}`), ...Object.values(options).flatMap((o) => (o.short ? [`-${o.short}`] : []))];
   const seen = new Map<string, string | undefined>();
