@@ -4,10 +4,10 @@
  * a device is written, never replaced by a renamed file. The process-level cases (standard
  * output on /dev/full, a reader that goes away) run the real command in a child process.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, closeSync, lstatSync, mkdtempSync, openSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { writeFileAtomic, writeFilesAtomic } from '../../src/cli/io.js';
@@ -25,7 +25,20 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'ndis-offload-out-'));
-const devTemps = (): string[] => readdirSync('/dev').filter((f) => f.endsWith('.tmp'));
+
+/**
+ * The full device (1, 7) or the null device (1, 3) as a node in a folder of the test's own, so
+ * that a writer that wrongly renames a file over its target replaces that node, not the
+ * machine's /dev/full. Without the right to make device nodes, the machine's own (no writer
+ * can rename over it then either).
+ */
+function device(name: 'full' | 'null'): string {
+  if (process.getuid?.() !== 0) return `/dev/${name}`;
+  const path = join(tmp(), name);
+  execFileSync('mknod', [path, 'c', '1', name === 'full' ? '7' : '3']);
+  return path;
+}
+const tempsBeside = (path: string): string[] => readdirSync(dirname(path)).filter((f) => f.endsWith('.tmp'));
 
 /**
  * A folder where no new file can be made: a read-only folder for an ordinary user; for root, whom
@@ -39,23 +52,38 @@ function unwritableFolder(): string {
 }
 
 describe('writing to a device, a full disk, a folder that refuses', () => {
-  it('-o /dev/full: one line naming /dev/full, exit 4, and the device is still the device', async () => {
+  it('-o on the full device: one line naming it, exit 4, and the device is still the device', async () => {
+    const full = device('full');
     for (const argv of [
-      ['complete', SAMPLE, '--base', BASE, '--operation', 'initiate', '-o', '/dev/full'],
-      ['export', '--format', 'ksy', '-o', '/dev/full'],
+      ['complete', SAMPLE, '--base', BASE, '--operation', 'initiate', '-o', full],
+      ['export', '--format', 'ksy', '-o', full],
     ]) {
       const r = await run(...argv);
       expect(r.code, argv[0]).toBe(4);
-      expect(r.err).toBe('ndis-offload: /dev/full: no space left on the device\n');
-      expect(statSync('/dev/full').isCharacterDevice()).toBe(true);
-      expect(devTemps()).toEqual([]);
+      expect(r.err).toBe(`ndis-offload: ${full}: no space left on the device\n`);
+      expect(statSync(full).isCharacterDevice()).toBe(true);
+      expect(tempsBeside(full)).toEqual([]);
     }
   });
 
   it('a character device or a FIFO is written directly, not renamed over', () => {
-    writeFileAtomic('/dev/null', 'discarded');
-    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
-    expect(devTemps()).toEqual([]);
+    const nul = device('null');
+    writeFileAtomic(nul, 'discarded');
+    expect(statSync(nul).isCharacterDevice()).toBe(true);
+    expect(tempsBeside(nul)).toEqual([]);
+    const fifo = join(tmp(), 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo]);
+    let got = '';
+    reader.stdout.on('data', (d: Buffer) => (got += d.toString()));
+    writeFileAtomic(fifo, 'through the pipe');
+    return new Promise<void>((resolve) =>
+      reader.on('close', () => {
+        expect(got).toBe('through the pipe');
+        expect(statSync(fifo).isFIFO()).toBe(true);
+        resolve();
+      }),
+    );
   });
 
   it('a folder that refuses new files: the message names the path given, not the temporary file', async () => {
@@ -94,6 +122,13 @@ describe('writing to a device, a full disk, a folder that refuses', () => {
     expect((await run('complete', file, '--base', BASE, '--operation', 'update', '--status', 'c0000001')).code).toBe(0);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readdirSync(dir)).toEqual(['req.bin']);
+    const link = join(dir, 'link.bin');
+    symlinkSync(file, link);
+    const before = readFileSync(file);
+    expect((await run('complete', link, '--base', BASE, '--operation', 'update', '--status', 'NDIS_STATUS_SUCCESS')).code).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(file).equals(before)).toBe(false);
+    expect(readdirSync(dir).sort()).toEqual(['link.bin', 'req.bin']);
   });
 });
 
