@@ -66,6 +66,7 @@ describe('unknown options and commands: one line, the closest names, where to ge
     [['decode', SAMPLE, '--base', BASE, '--base', '0x1000'], `decode: --base given twice ('${BASE}' and '0x1000'): give it once; see 'ndis-offload help decode'`],
     [['decode', SAMPLE, '--base'], "decode: --base needs a value; see 'ndis-offload help decode'"],
     [['decode', SAMPLE, '--base', BASE, '--json=yes'], "decode: --json takes no value; see 'ndis-offload help decode'"],
+    [['decode', SAMPLE, '--base', BASE, '--operation', 'initate'], "--operation: 'initate' is not one of initiate, query, update, invalidate, terminate; did you mean initiate?"],
   ];
   for (const [argv, message] of cases) {
     it(argv.join(' '), async () => {

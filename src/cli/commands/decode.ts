@@ -3,6 +3,7 @@ import type { MemoryImage } from '../../codec/image.js';
 import { decodeTree } from '../../tree/decode.js';
 import type { TreeDocument } from '../../tree/document.js';
 import { UsageError } from '../../errors.js';
+import { didYouMean } from '../../suggest.js';
 import { formatTreeText, paletteFor } from '../format-tree.js';
 import { EXIT, type Io, type OptionTable, parseOptions } from '../io.js';
 import { SOURCES_HELP, SOURCE_OPTIONS, type Source, inFile, openSource, reportWarnings, sourceAddress } from '../source.js';
@@ -71,7 +72,7 @@ export type TreeOptionTable = typeof TREE_OPTIONS & OptionTable;
 export function parseOperation(text: string | undefined): Operation | undefined {
   if (text === undefined) return undefined;
   if (!(OPERATIONS as readonly string[]).includes(text)) {
-    throw new UsageError(`--operation: '${text}' is not one of ${OPERATIONS.join(', ')}`);
+    throw new UsageError(`--operation: '${text}' is not one of ${OPERATIONS.join(', ')}${didYouMean(text, OPERATIONS).replace(/^ \((.*)\)$/, '; $1')}`);
   }
   return text as Operation;
 }
