@@ -74,8 +74,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     if (name === 'help') {
       // `help` alone: the main help; `help COMMAND`: the command's.
-      if (rest.length > 1) throw new UsageError(`help takes one COMMAND, got ${rest.length}: ${rest.join(' ')}`);
-      io.out(`${rest.length ? commandNamed(rest[0]!).help : mainHelp()}\n`);
+      const topics = rest.filter((a) => a !== '--help' && a !== '-h');
+      if (topics.length > 1) throw new UsageError(`help takes one COMMAND, got ${topics.length}: ${topics.join(' ')}`);
+      io.out(`${topics.length ? commandNamed(topics[0]!).help : mainHelp()}\n`);
       return EXIT.OK;
     }
     const command = commandNamed(name);
