@@ -105,7 +105,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 /** Standard input read whole, from whatever it is (a file, a pipe, a terminal until end of file). */
 function readAllStdin(): Uint8Array {
+  if (process.stdin.isTTY) throw new UsageError("'-' reads standard input, which is a terminal: pipe or redirect a capture into it");
   const chunks: Buffer[] = [];
+  const pause = new Int32Array(new SharedArrayBuffer(4));
   const chunk = Buffer.alloc(1 << 20);
   for (;;) {
     let n: number;
@@ -113,7 +115,10 @@ function readAllStdin(): Uint8Array {
       n = readSync(0, chunk, 0, chunk.length, null);
     } catch (e) {
       const sys = e as NodeJS.ErrnoException;
-      if (sys.code === 'EAGAIN') continue; // a non-blocking descriptor with nothing yet
+      if (sys.code === 'EAGAIN') {
+        Atomics.wait(pause, 0, 0, 10); // a non-blocking descriptor with nothing yet: wait, then read again
+        continue;
+      }
       if (sys.code === 'EOF') break;
       sys.path = 'standard input';
       throw e;
