@@ -178,4 +178,16 @@ describe('standard output that fails, in a real process', () => {
     expect(r.out.equals(readFileSync(join(dir, 'want.bin')))).toBe(true);
     expect(r.err).toMatch(/^completed initiate: 10 blocks .* -> standard output\n/);
   });
+
+  it("'-' with a terminal for standard input is refused at once, not read until end of file", async () => {
+    // script(1) gives the command a pseudo-terminal for its standard input.
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const p = spawn('script', ['-qec', `${process.execPath} --import tsx src/cli/main.ts decode - --base ${BASE}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.on('close', (code) => resolve({ code, out }));
+    });
+    expect(r.out.replace(/\r/g, '')).toBe("ndis-offload: '-' reads standard input, which is a terminal: pipe or redirect a capture into it\n");
+    expect(r.code).toBe(2);
+  });
 });
