@@ -231,7 +231,7 @@ export function openSource(values: SourceValues, positionals: string[], io?: Io,
       throw new UsageError(
         values.dtb !== undefined
           ? `${path} is not a crash dump: a raw physical image is given as --physical IMAGE --dtb HEX`
-          : '--base HEX is required: the virtual address of the first byte of IMAGE (crash dumps need none)',
+          : `--base HEX is required: the virtual address of the first byte of ${path === STDIO ? STDIN_NAME : path} (crash dumps need none)`,
       );
     }
     if (values.dtb !== undefined) throw new UsageError(`${names('--dtb')} applies to crash dumps and --physical images, not to IMAGE --base`);
