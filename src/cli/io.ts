@@ -33,7 +33,7 @@ export interface Io {
 /** `-` names standard input or output wherever a file is named. */
 export const STDIO = '-';
 
-/** Standard input, read whole; named `-` in messages. */
+/** Standard input, read whole (named 'standard input' in messages). */
 export function readStdin(io: Io): Uint8Array {
   if (!io.readStdin) throw new UsageError("'-' (standard input) is not available here");
   return io.readStdin();
