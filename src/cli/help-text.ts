@@ -60,6 +60,8 @@ function tokens(text: string): { mentions: Mention[]; words: string[] } {
       words.push(word);
       continue;
     }
+    // `--a-OPTION`: a placeholder for a family of options (diff's sides), not an option itself.
+    if (/^--?[a-z-]*[A-Z]/.test(word)) continue;
     const names = [word.replace(/,$/, '')];
     // `-o, --out OUT`: the short form, then the long one.
     while (bare(token).endsWith(',') && i + 1 < raw.length && isOption(raw[i + 1]!)) {

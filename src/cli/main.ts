@@ -1,7 +1,9 @@
 /** The `ndis-offload` command: dispatch, and the one place where errors become exit codes. */
+import { readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { UsageError } from '../errors.js';
-import { EXIT, describeError, type Io } from './io.js';
+import { didYouMean } from '../suggest.js';
+import { EXIT, OptionError, describeError, type Io } from './io.js';
 import { LAYOUT_HELP, runLayout } from './commands/layout.js';
 import { DECODE_HELP, VALIDATE_HELP, runDecode, runValidate } from './commands/decode.js';
 import { ENCODE_HELP, runEncode } from './commands/encode.js';
@@ -51,12 +53,19 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
   .join('\n')}
 
-Run 'ndis-offload COMMAND --help' for a command's options and examples.`;
+Run 'ndis-offload help COMMAND' (or 'ndis-offload COMMAND --help') for a command's options and examples.`;
+}
+
+/** The command of that name, or a usage error with the closest names. */
+function commandNamed(name: string): Command {
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) throw new UsageError(`unknown command '${name}'${didYouMean(name, Object.keys(COMMANDS))}; see 'ndis-offload help'`);
+  return command;
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined || name === '--help' || name === '-h') {
     io.out(`${mainHelp()}\n`);
     return name === undefined ? EXIT.USAGE : EXIT.OK;
   }
@@ -64,40 +73,92 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.out(`${version()}\n`);
     return EXIT.OK;
   }
-  const command = COMMANDS[name];
   try {
-    if (!command) throw new UsageError(`unknown command '${name}' (try 'ndis-offload --help')`);
+    if (name === 'help') {
+      // `help` alone: the main help; `help COMMAND`: the command's.
+      const topics = rest.filter((a) => a !== '--help' && a !== '-h');
+      if (topics.length > 1) throw new UsageError(`help takes one COMMAND, got ${topics.length}: ${topics.join(' ')}`);
+      io.out(`${topics.length ? commandNamed(topics[0]!).help : mainHelp()}\n`);
+      return EXIT.OK;
+    }
+    const command = commandNamed(name);
     if (rest.includes('--help') || rest.includes('-h')) {
       io.out(`${command.help}\n`);
       return EXIT.OK;
     }
-    return await command.run(rest, io);
+    try {
+      return await command.run(rest, io);
+    } catch (e) {
+      if (e instanceof OptionError) e.message = `${name}: ${e.message}; see 'ndis-offload help ${name}'`;
+      // A command that still calls parseArgs itself: its error in the same form.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (e instanceof TypeError && code?.startsWith('ERR_PARSE_ARGS')) {
+        const unknown = /^Unknown option '([^']+)'/.exec(e.message)?.[1];
+        throw new UsageError(`${name}: ${unknown ? `unknown option '${unknown}'` : e.message.split('\n')[0]}; see 'ndis-offload help ${name}'`);
+      }
+      throw e;
+    }
   } catch (e) {
-    const { message, exit } = describeError(
-      e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')
-        ? new UsageError(e.message)
-        : e,
-    );
+    const { message, exit } = describeError(e);
     io.err(`ndis-offload: ${message}\n`);
     return exit;
   }
 }
 
+/** Standard input read whole, from whatever it is (a file, a pipe, a terminal until end of file). */
+function readAllStdin(): Uint8Array {
+  if (process.stdin.isTTY) throw new UsageError("'-' reads standard input, which is a terminal: pipe or redirect a capture into it");
+  const chunks: Buffer[] = [];
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const chunk = Buffer.alloc(1 << 20);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, chunk, 0, chunk.length, null);
+    } catch (e) {
+      const sys = e as NodeJS.ErrnoException;
+      if (sys.code === 'EAGAIN') {
+        Atomics.wait(pause, 0, 0, 10); // a non-blocking descriptor with nothing yet: wait, then read again
+        continue;
+      }
+      if (sys.code === 'EOF') break;
+      sys.path = 'standard input';
+      throw e;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(chunk.subarray(0, n)));
+  }
+  const all = Buffer.concat(chunks);
+  return new Uint8Array(all.buffer, all.byteOffset, all.length);
+}
+
 const processIo: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
+  outBytes: (b) => process.stdout.write(b),
+  readStdin: readAllStdin,
   stdoutIsTty: Boolean(process.stdout.isTTY),
   errIsTty: Boolean(process.stderr.isTTY),
   env: process.env,
 };
 
+/**
+ * A failed write to standard output (a full disk, /dev/full, a pipe whose reader has gone): one
+ * line naming it, and the i/o exit code, never a stack trace; nothing more is written.
+ */
+export function stdoutFailure(e: NodeJS.ErrnoException): { message: string; exit: number } {
+  const sys = Object.assign(e, { path: 'standard output', syscall: e.syscall ?? 'write' });
+  return describeError(sys);
+}
+
 // Run when executed as the bin, not when imported by tests.
 const invoked = process.argv[1] ?? '';
 if (/ndis-offload$|cli[\\/]main\.(js|ts)$/.test(invoked)) {
-  // `ndis-offload decode … | head`: a closed pipe ends the output, it is not an error.
+  // A full disk, /dev/full or a closed pipe (`ndis-offload decode … | head`): one line, exit 4.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
+    const { message, exit } = stdoutFailure(e);
+    process.stderr.write(`ndis-offload: ${message}\n`);
+    process.exit(exit);
   });
   main(process.argv.slice(2), processIo).then(
     (code) => {

@@ -11,24 +11,47 @@ import { PagedImage } from '../codec/paged.js';
 import { openPhysicalImage } from '../codec/physical.js';
 import { DecodeError, DumpError, UsageError } from '../errors.js';
 import { type Abi, abiByName } from '../layout/abi.js';
-import { type Io, parseAddress, readFileNamed } from './io.js';
+import { NDIS_REVISIONS, type NdisRevision } from '../layout/descriptor.js';
+import { DEFAULT_NDIS } from '../layout/registry.js';
+import { type Io, STDIO, checkPointerWidth, parseAddress, readFileNamed, readStdin } from './io.js';
 
+/**
+ * The source options, the same on every command that reads a capture (decode, validate, hexdump,
+ * scan, complete, diff). A command that cannot honour one refuses it by name with the reason
+ * (complete: --physical, --dtb, --ndis; scan: --ndis); none is accepted and ignored.
+ */
 export const SOURCE_OPTIONS = {
   base: { type: 'string' },
   segment: { type: 'string', multiple: true },
   physical: { type: 'string' },
   dtb: { type: 'string' },
+  abi: { type: 'string' },
+  ndis: { type: 'string' },
 } as const;
 
 /** The text of the sources for a command's --help. */
 export const SOURCES_HELP = `  IMAGE --base HEX          a file of captured memory whose first byte is at virtual address HEX
+                            (IMAGE '-': standard input)
   --segment FILE@HEX ...    several captured regions (instead of IMAGE --base)
   MEMORY.DMP                a 64-bit Windows kernel crash dump (full or bitmap), recognised by
                             its signature: no --base, the dump's page tables give the addresses
-                            (--dtb HEX reads through another DirectoryTableBase)
+                            (--dtb HEX reads through another DirectoryTableBase); a dump must be
+                            a seekable file, not standard input
   --physical IMAGE --dtb HEX
                             a raw physical memory image, read through the x64 page tables whose
-                            PML4 is at physical address HEX (a CR3 / DirectoryTableBase)`;
+                            PML4 is at physical address HEX (a CR3 / DirectoryTableBase)
+  --abi x64|x86             ABI of the captured machine (default x64; dumps and physical images
+                            are x64); addresses beyond its pointers (x86: 32 bits) are refused
+  --ndis 6.0|6.1            NDIS revision of the host (default 6.1; 6.0 has no DWnd)`;
+
+/** Parses --ndis: a revision this project has layouts for; any other is refused with the list. */
+export function parseNdis(text: string | undefined): NdisRevision {
+  if (text === undefined) return DEFAULT_NDIS;
+  if (!(NDIS_REVISIONS as readonly string[]).includes(text)) {
+    throw new UsageError(`--ndis: unknown NDIS revision '${text}' (known: ${NDIS_REVISIONS.join(', ')})`);
+  }
+  return text as NdisRevision;
+}
 
 export type SourceKind = 'region' | 'segments' | 'dump' | 'physical';
 
@@ -43,13 +66,39 @@ export interface Source {
   name: string;
   /** The dump, when the source is one. */
   dump?: CrashDump;
+  /** --abi: x64 unless given (dumps and physical images are x64). */
+  abi: Abi;
+  /** --ndis: 6.1 unless given. */
+  ndis: NdisRevision;
   /** Odd but not fatal things about the source (a truncated dump, counts that disagree). */
   warnings: readonly string[];
   /** Closes the files the source holds open. Idempotent. */
   close(): void;
 }
 
-export function readRegion(path: string, base: bigint): Segment {
+/** What standard input is called in messages. */
+export const STDIN_NAME = 'standard input';
+
+/** The signatures that start a crash dump (kernel) or a minidump (user mode). */
+const DUMP_SIGNATURES = ['PAGE', 'MDMP'];
+
+/** Refuses a crash dump read from standard input: it is read by page, from a seekable file. */
+function refuseDumpOnStdin(bytes: Uint8Array): void {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(4, bytes.length)).toString('latin1');
+  if (DUMP_SIGNATURES.includes(head)) {
+    throw new UsageError("standard input holds a crash dump, and a crash dump must be a seekable file: give its path instead of '-'");
+  }
+}
+
+/** A region file at `base`; `-` reads standard input whole (`io` required then). */
+export function readRegion(path: string, base: bigint, io?: Io): Segment {
+  if (path === STDIO) {
+    if (!io) throw new UsageError("'-' (standard input) is not available here");
+    const bytes = readStdin(io);
+    refuseDumpOnStdin(bytes);
+    if (bytes.length === 0) throw new DecodeError(0, `${STDIN_NAME}: nothing was read (empty)`);
+    return { base, bytes, name: STDIN_NAME };
+  }
   const bytes = readFileNamed(path);
   if (bytes.length === 0) throw new DecodeError(0, `${path}: the file is empty`);
   return { base, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), name: path };
@@ -93,18 +142,19 @@ export function inFile<T>(path: string, fn: () => T): T {
 }
 
 /** Opens a crash dump as its kernel address space (`dtb` overrides the header's DirectoryTableBase). */
-function openDumpSource(path: string, dtb: bigint | undefined): Source {
+function openDumpSource(path: string, dtb: bigint | undefined, abi: Abi, ndis: NdisRevision): Source {
   const dump = inFile(path, () => openDump(path));
   try {
     const image = inFile(path, () => (dtb === undefined ? dump.image() : new PagedImage(dump.physical, dtb)));
-    return { kind: 'dump', image, base: undefined, segments: [], name: path, dump, warnings: dump.info.warnings, close: () => dump.close() };
+    return { kind: 'dump', image, base: undefined, segments: [], name: path, dump, abi, ndis, warnings: dump.info.warnings, close: () => dump.close() };
   } catch (e) {
     dump.close();
     throw e;
   }
 }
 
-function openPhysicalSource(path: string, dtbText: string | undefined): Source {
+function openPhysicalSource(path: string, dtbText: string | undefined, abi: Abi, ndis: NdisRevision): Source {
+  if (path === STDIO) throw new UsageError("--physical: a physical memory image must be a seekable file: give its path, not '-' (standard input)");
   if (dtbText === undefined) {
     throw new UsageError('--physical IMAGE needs --dtb HEX: the physical address of the PML4 (a CR3 or DirectoryTableBase of the captured machine)');
   }
@@ -114,7 +164,7 @@ function openPhysicalSource(path: string, dtbText: string | undefined): Source {
   try {
     if (physical.frameLimit === 0) throw new DecodeError(0, `${path}: the file holds no complete 4 KiB page`);
     const image = inFile(path, () => new PagedImage(physical, dtb));
-    return { kind: 'physical', image, base: undefined, segments: [], name: path, warnings: [], close: () => physical.close() };
+    return { kind: 'physical', image, base: undefined, segments: [], name: path, abi, ndis, warnings: [], close: () => physical.close() };
   } catch (e) {
     physical.close();
     throw e;
@@ -126,42 +176,66 @@ export interface SourceValues {
   segment?: string[];
   physical?: string;
   dtb?: string;
+  abi?: string;
+  ndis?: string;
 }
 
-export function openSource(values: SourceValues, positionals: string[]): Source {
+/** One `--segment FILE@HEX`, parsed (the file is not read). */
+export function parseSegmentArg(text: string, option = '--segment'): { file: string; base: bigint } {
+  const at = text.lastIndexOf('@');
+  if (at <= 0) throw new UsageError(`${option}: '${text}' is not FILE@HEX`);
+  return { file: text.slice(0, at), base: parseAddress(text.slice(at + 1), option) };
+}
+
+/**
+ * Opens the source the options name. `io` gives standard input for `-`; `names` renames the
+ * options in messages (diff's `--a-base` for `--base`).
+ */
+export function openSource(values: SourceValues, positionals: string[], io?: Io, names: (option: string) => string = (o) => o): Source {
+  const abiName = values.abi ?? 'x64';
+  const abi = abiByName(abiName);
+  const ndis = parseNdis(values.ndis);
+  const fit = (a: bigint, option: string): bigint => checkPointerWidth(a, abi.pointerSize, names(option), abi.name);
   if (values.physical !== undefined) {
     if (values.segment?.length || positionals.length || values.base !== undefined) {
-      throw new UsageError('give one source: IMAGE --base HEX, --segment FILE@HEX, a crash dump, or --physical IMAGE --dtb HEX');
+      throw new UsageError(`give one source: IMAGE ${names('--base')} HEX, ${names('--segment')} FILE@HEX, a crash dump, or ${names('--physical')} IMAGE ${names('--dtb')} HEX`);
     }
-    return openPhysicalSource(values.physical, values.dtb);
+    return checkAbi(openPhysicalSource(values.physical, values.dtb, abi, ndis), abi, names);
   }
   const segments: Segment[] = [];
   if (values.segment?.length) {
-    if (positionals.length) throw new UsageError('give either IMAGE --base HEX or --segment FILE@HEX options, not both');
-    if (values.dtb !== undefined) throw new UsageError('--dtb applies to crash dumps and --physical images, not to --segment');
+    if (positionals.length) throw new UsageError(`give either IMAGE ${names('--base')} HEX or ${names('--segment')} FILE@HEX options, not both`);
+    if (values.base !== undefined) throw new UsageError(`${names('--base')} does not apply to ${names('--segment')} FILE@HEX: each segment names its own address`);
+    if (values.dtb !== undefined) throw new UsageError(`${names('--dtb')} applies to crash dumps and --physical images, not to --segment`);
+    if (values.segment.filter((s) => parseSegmentArg(s, names('--segment')).file === STDIO).length > 1) {
+      throw new UsageError(`${names('--segment')}: standard input ('-') can be read once`);
+    }
     for (const s of values.segment) {
-      const at = s.lastIndexOf('@');
-      if (at <= 0) throw new UsageError(`--segment: '${s}' is not FILE@HEX`);
-      segments.push(readRegion(s.slice(0, at), parseAddress(s.slice(at + 1), '--segment')));
+      const { file, base } = parseSegmentArg(s, names('--segment'));
+      segments.push(fitSegment(readRegion(file, fit(base, '--segment'), io), abi, names('--segment')));
     }
   } else {
     if (positionals.length !== 1) throw new UsageError(`expected one IMAGE file, got ${positionals.length}`);
     const path = positionals[0]!;
-    if (looksLikeDump(path)) {
+    if (path !== STDIO && looksLikeDump(path)) {
       if (values.base !== undefined) {
-        throw new UsageError(`${path} is a crash dump: its page tables give the addresses, so --base does not apply (give --root HEX)`);
+        throw new UsageError(`${path} is a crash dump: its page tables give the addresses, so ${names('--base')} does not apply (give --root HEX)`);
       }
-      return openDumpSource(path, values.dtb === undefined ? undefined : parseAddress(values.dtb, '--dtb'));
+      return checkAbi(openDumpSource(path, values.dtb === undefined ? undefined : parseAddress(values.dtb, names('--dtb')), abi, ndis), abi, names);
+    }
+    if (path === STDIO && values.base === undefined) {
+      // A dump piped in is refused as such, not asked for a --base.
+      if (io) refuseDumpOnStdin(readStdin(io));
     }
     if (values.base === undefined) {
       throw new UsageError(
         values.dtb !== undefined
           ? `${path} is not a crash dump: a raw physical image is given as --physical IMAGE --dtb HEX`
-          : '--base HEX is required: the virtual address of the first byte of IMAGE (crash dumps need none)',
+          : `--base HEX is required: the virtual address of the first byte of ${path === STDIO ? STDIN_NAME : path} (crash dumps need none)`,
       );
     }
-    if (values.dtb !== undefined) throw new UsageError('--dtb applies to crash dumps and --physical images, not to IMAGE --base');
-    segments.push(readRegion(path, parseAddress(values.base, '--base')));
+    if (values.dtb !== undefined) throw new UsageError(`${names('--dtb')} applies to crash dumps and --physical images, not to IMAGE --base`);
+    segments.push(fitSegment(readRegion(path, fit(parseAddress(values.base, names('--base')), '--base'), io), abi, names('--base')));
   }
   const image = new SegmentImage(segments);
   const first = image.segments[0] as Segment;
@@ -171,19 +245,46 @@ export function openSource(values: SourceValues, positionals: string[]): Source 
     base: first.base,
     segments: [...image.segments],
     name: first.name ?? 'IMAGE',
+    abi,
+    ndis,
     warnings: [],
     close: () => {},
   };
 }
 
+/** Refuses a region that runs past the end of the ABI's address space. */
+function fitSegment(segment: Segment, abi: Abi, option: string): Segment {
+  const end = segment.base + BigInt(segment.bytes.length);
+  if (end > 1n << BigInt(abi.pointerSize * 8)) {
+    throw new UsageError(`${option}: ${segment.name}, ${segment.bytes.length} bytes at 0x${segment.base.toString(16)}, runs past the end of the ${abi.pointerSize * 8}-bit address space (--abi ${abi.name})`);
+  }
+  return segment;
+}
+
+/** abiFor on a freshly opened source, closing it when the ABI is refused. */
+function checkAbi(source: Source, abi: Abi, names: (option: string) => string): Source {
+  try {
+    abiFor(source, abi.name, names);
+    return source;
+  } catch (e) {
+    source.close();
+    throw e;
+  }
+}
+
 /** The ABI to read with: --abi, else x64. A 64-bit address space (dumps, physical images) refuses x86. */
-export function abiFor(source: Source, name: string | undefined): Abi {
+export function abiFor(source: Source, name: string | undefined, names: (option: string) => string = (o) => o): Abi {
   const abi = abiByName(name ?? 'x64');
   if (source.image.pointerSize === 8 && abi.pointerSize !== 8) {
     const what = source.kind === 'dump' ? 'crash dump' : 'physical image read through x64 page tables';
-    throw new UsageError(`--abi ${abi.name}: ${source.name} is a 64-bit ${what}; its trees are x64 (drop --abi or give --abi x64)`);
+    throw new UsageError(`${names('--abi')} ${abi.name}: ${source.name} is a 64-bit ${what}; its trees are x64 (drop ${names('--abi')} or give ${names('--abi')} x64)`);
   }
   return abi;
+}
+
+/** An address the user gave (--root, --fail …), checked against the source's ABI. */
+export function sourceAddress(source: Source, text: string, option: string): bigint {
+  return checkPointerWidth(parseAddress(text, option), source.abi.pointerSize, option, source.abi.name);
 }
 
 /** Prints the source's warnings on stderr, one line each. */

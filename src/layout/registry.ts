@@ -5,6 +5,7 @@ import { placeStruct, type StructLayout } from './msvc.js';
 import * as ndis from './structs/ndis.js';
 import * as state from './structs/state.js';
 import { UsageError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 
 /** In the order a reader meets them: the block list, then the state that follows it. */
 export const STRUCTS: readonly StructDescriptor[] = [
@@ -30,10 +31,20 @@ export const STRUCTS: readonly StructDescriptor[] = [
 export type StructName = (typeof STRUCTS)[number]['name'];
 
 const byName = new Map(STRUCTS.map((s) => [s.name, s]));
+/** WinDbg's tag names (`_NDIS_MINIPORT_OFFLOAD_BLOCK_LIST`) and any case lead to the same structure. */
+const userKey = (name: string): string => name.replace(/^_+/, '').toUpperCase();
+const byUserKey = new Map(STRUCTS.map((s) => [userKey(s.name), s]));
 
+/**
+ * The descriptor of a structure by its WDK name, or as a WinDbg user types it: with the tag's
+ * leading underscore, in any case. An unknown name is refused with the closest known names.
+ */
 export function descriptorOf(name: string): StructDescriptor {
-  const d = byName.get(name);
-  if (!d) throw new UsageError(`unknown structure '${name}' (known: ${STRUCTS.map((s) => s.name).join(', ')})`);
+  const d = byName.get(name) ?? byUserKey.get(userKey(name));
+  if (!d) {
+    const names = STRUCTS.map((s) => s.name);
+    throw new UsageError(`unknown structure '${name}'${didYouMean(name, names) || ` (known: ${names.join(', ')})`}`);
+  }
   return d;
 }
 
@@ -43,10 +54,14 @@ const cache = new Map<string, StructLayout>();
 
 /** The layout of a structure for an ABI and NDIS revision (6.1 by default). */
 export function layoutOf(name: string, abi: Abi = X64, ndisRevision: NdisRevision = DEFAULT_NDIS): StructLayout {
-  const key = `${name}/${abi.name}/${ndisRevision}`;
+  let key = `${name}/${abi.name}/${ndisRevision}`;
   let l = cache.get(key);
   if (!l) {
-    l = placeStruct(descriptorOf(name), abi, ndisRevision, (n) => byName.get(n));
+    const d = descriptorOf(name);
+    key = `${d.name}/${abi.name}/${ndisRevision}`;
+    l = cache.get(key);
+    if (l) return l;
+    l = placeStruct(d, abi, ndisRevision, (n) => byName.get(n));
     cache.set(key, l);
   }
   return l;

@@ -7,8 +7,15 @@ export interface FieldChange {
   address: string;
   /** Dotted member: `Status`, `state.TCP_OFFLOAD_STATE_DELEGATED.SndNxt`. */
   member: string;
+  /** The value in the first tree; undefined when only the second tree has the member. */
   before: unknown;
+  /** The value in the second tree; undefined when only the first tree has the member. */
   after: unknown;
+}
+
+/** How a FieldChange's value is shown as text: `(absent)` for a member the tree lacks, never `undefined`. */
+export function formatDiffValue(v: unknown): string {
+  return v === undefined ? '(absent)' : String(v);
 }
 
 export interface TreeDiff {

@@ -54,6 +54,22 @@ export class CompletionError extends OffloadError {
   }
 }
 
+/**
+ * `statusByAddress` named an address where no block of the tree starts: nothing was written (a
+ * decision for no block would otherwise be dropped without a word).
+ */
+export class NoSuchBlockError extends OffloadError {
+  constructor(
+    /** The addresses that match no block, in the order given. */
+    readonly addresses: readonly bigint[],
+  ) {
+    super(
+      'NO_SUCH_BLOCK',
+      `${addresses.map((a) => `0x${a.toString(16)}`).join(', ')}: no block of the tree starts ${addresses.length === 1 ? 'there' : 'at these addresses'}; nothing was written`,
+    );
+  }
+}
+
 export type StatusValue = number | NdisStatusName;
 
 export interface CompleteOptions {
@@ -63,7 +79,10 @@ export interface CompleteOptions {
   status?: StatusValue;
   /** Per-block decision; return undefined to use `status`. Called once per deciding block. */
   decide?: (address: bigint, layer: number) => StatusValue | undefined;
-  /** Per-block decision by block address; wins over `decide` and `status`. */
+  /**
+   * Per-block decision by block address; wins over `decide` and `status`. Every address must be
+   * where a block of the tree starts: otherwise NoSuchBlockError, and nothing is written.
+   */
   statusByAddress?: ReadonlyMap<bigint, StatusValue>;
   /** Most blocks (default 16,777,216). */
   maxBlocks?: number;
@@ -246,16 +265,24 @@ export class StatusWriter {
     // Decisions by address, resolved once to block keys so the walk compares numbers, not BigInts.
     // (An image without segments is keyed by the address itself.)
     const byKey = new Map<number | bigint, number>();
+    /** The key of each address given, undefined where the address is outside the image. */
+    const keyOf = new Map<bigint, number | bigint | undefined>();
     if (options.statusByAddress) {
       const size = w.blockSize;
       for (const [address, s] of options.statusByAddress) {
-        if (!image.locate(address, size, this.cell)) continue;
-        byKey.set(this.cell.segment < 0 ? address : this.cell.segment * 2 ** 40 + this.cell.offset, toStatus(s));
+        const status = toStatus(s);
+        if (!image.locate(address, size, this.cell)) {
+          keyOf.set(address, undefined);
+          continue;
+        }
+        const key = this.cell.segment < 0 ? address : this.cell.segment * 2 ** 40 + this.cell.offset;
+        keyOf.set(address, key);
+        byKey.set(key, status);
       }
     }
 
     const initiate = op === 'initiate';
-    if (byKey.size === 0 && !options.decide && isStatusAllowed(op, defaultStatus)) {
+    if (keyOf.size === 0 && !options.decide && isStatusAllowed(op, defaultStatus)) {
       // Nothing can be refused: one walk, writing as it goes where that reads the same bytes.
       let n = -1;
       if (image instanceof SegmentImage) {
@@ -284,6 +311,7 @@ export class StatusWriter {
     w.reset(image, root);
     const n = this.run(() => this.walkFull(w), w);
     this.lastPass = 'decided';
+    if (keyOf.size) this.checkTargets(n, keyOf);
 
     // ---- decide bottom-up (reverse pre-order visits every dependent before its owner) ----
     this.okCount.fill(0, 0, n);
@@ -681,6 +709,17 @@ export class StatusWriter {
       if (s !== undefined) return toStatus(s);
     }
     return fallback;
+  }
+
+  /** Every address of statusByAddress must be a block of the tree just walked (n blocks). */
+  private checkTargets(n: number, keyOf: ReadonlyMap<bigint, number | bigint | undefined>): void {
+    const keys = new Set<number | bigint>();
+    for (let i = 0; i < n; i++) {
+      const seg = this.seg[i]!;
+      keys.add(seg < 0 ? this.blockAddress[i]! : seg * 2 ** 40 + this.off[i]!);
+    }
+    const missing = [...keyOf].filter(([, key]) => key === undefined || !keys.has(key)).map(([address]) => address);
+    if (missing.length) throw new NoSuchBlockError(missing);
   }
 
   /** The virtual address of block i (only on slow paths: decisions and errors). */

@@ -94,9 +94,9 @@ const CASES: Case[] = [
   { words: ['ndis-offload', 'decode', '-'], expect: DECODE_OPTIONS },
   { words: ['ndis-offload', 'decode', '--m'], expect: ['--max-blocks'] },
   { words: ['ndis-offload', 'encode', 'tree.json', '-'], expect: ['--abi', '--base', '--help', '--ndis', '--onto', '--out', '-o'] },
-  { words: ['ndis-offload', 'complete', '-'], expect: ['--abi', '--base', '--fail', '--help', '--operation', '--out', '--root', '--status', '-o'] },
+  { words: ['ndis-offload', 'complete', '-'], expect: ['--abi', '--base', '--dtb', '--fail', '--help', '--ndis', '--operation', '--out', '--physical', '--root', '--segment', '--status', '-o'] },
   // scan's prose says "--root ADDRESS"; scan has no --root
-  { words: ['ndis-offload', 'scan', '--'], expect: ['--abi', '--base', '--dtb', '--help', '--json', '--limit', '--physical', '--segment'] },
+  { words: ['ndis-offload', 'scan', '--'], expect: ['--abi', '--base', '--dtb', '--help', '--json', '--limit', '--ndis', '--physical', '--segment'] },
   { words: ['ndis-offload', 'decode', '--abi', ''], expect: ['x64', 'x86'] },
   { words: ['ndis-offload', 'decode', '--abi='], expect: ['x64', 'x86'] },
   { words: ['ndis-offload', 'decode', '--abi=x8'], expect: ['x86'] },
@@ -148,7 +148,7 @@ describe('completion: the script', () => {
       [['completion', 'bsah'], /^ndis-offload: completion: unknown shell 'bsah' \(did you mean bash\?\); completion is written for bash and zsh\n$/],
       [['completion', 'fish'], /^ndis-offload: completion: unknown shell 'fish'; completion is written for bash and zsh\n$/],
       [['completion', 'bash', 'zsh'], /^ndis-offload: completion takes one shell, got 2 arguments\n$/],
-      [['completion', 'bash', '--json'], /^ndis-offload: Unknown option '--json'/],
+      [['completion', 'bash', '--json'], /^ndis-offload: completion: unknown option '--json'/],
     ] as const) {
       const r = await run(...argv);
       expect(r.code).toBe(2);
@@ -245,7 +245,7 @@ describe('completion in a real zsh', () => {
       { line: 'ndis-offload decode --abi ', list: ['x64', 'x86'] },
       { line: 'ndis-offload export --format=', list: ['hexpat', 'isf', 'ksy'] },
       { line: 'ndis-offload layout TCP_OFFLOAD_STATE_C', list: ['TCP_OFFLOAD_STATE_CACHED', 'TCP_OFFLOAD_STATE_CONST'] },
-      { line: 'ndis-offload scan --', list: ['--abi', '--base', '--dtb', '--help', '--json', '--limit', '--physical', '--segment'] },
+      { line: 'ndis-offload scan --', list: ['--abi', '--base', '--dtb', '--help', '--json', '--limit', '--ndis', '--physical', '--segment'] },
       { line: 'ndis-offload complete --fail 0x1=NDIS_STATUS_SUCC', buffer: 'ndis-offload complete --fail 0x1=NDIS_STATUS_SUCCESS ' },
       { line: 'ndis-offload decode capture.b', buffer: 'ndis-offload decode capture.bin ' },
     ];

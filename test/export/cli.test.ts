@@ -41,7 +41,7 @@ describe('ndis-offload export', () => {
       [['export'], /--format is required/],
       [['export', '--format', 'yaml'], /--format: 'yaml' is not a format/],
       [['export', '--format', 'ksy', '--abi', 'arm64'], /unknown ABI 'arm64'/],
-      [['export', '--format', 'ksy', '--ndis', '5.0'], /--ndis: '5.0'/],
+      [['export', '--format', 'ksy', '--ndis', '5.0'], /--ndis: unknown NDIS revision '5.0' \(known: 6.0, 6.1\)/],
       [['export', '--format', 'ksy', '--base', 'zz'], /--base: 'zz' is not a hexadecimal address/],
       [['export', '--format', 'ksy', '--abi', 'x86', '--base', '0x100000000'], /does not fit a 32-bit x86 address/],
       [['export', '--format', 'isf', '--base', '0x1000'], /a symbol table has no base address/],

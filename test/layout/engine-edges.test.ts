@@ -448,12 +448,17 @@ describe('whole error messages', () => {
     expect(msg([struct('E', '', [field('e', enumRef('NOPE'))])])).toBe('E.: unknown enum NOPE');
   });
 
-  it('an unknown structure name lists the known ones, in order', () => {
-    const e = errorOf(() => descriptorOf('TCP_OFFLOAD_STATE_FULL'));
+  it('an unknown structure name gives the closest names, or lists the known ones, in order, when none is close', () => {
+    const near = errorOf(() => descriptorOf('TCP_OFFLOAD_STATE_FULL'));
+    expect(near).toBeInstanceOf(UsageError);
+    expect(near.message).toBe(
+      "unknown structure 'TCP_OFFLOAD_STATE_FULL' (did you mean TCP_OFFLOAD_STATE_CONST, TCP_OFFLOAD_STATE or TCP_OFFLOAD_STATE_CACHED?)",
+    );
+    const e = errorOf(() => descriptorOf('TCB'));
     expect(e).toBeInstanceOf(UsageError);
     expect(e.code).toBe('USAGE');
     expect(e.message).toBe(
-      "unknown structure 'TCP_OFFLOAD_STATE_FULL' (known: NDIS_OBJECT_HEADER, NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, " +
+      "unknown structure 'TCB' (known: NDIS_OBJECT_HEADER, NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, " +
         'NDIS_PROTOCOL_OFFLOAD_BLOCK_LIST, OFFLOAD_STATE_HEADER, NEIGHBOR_OFFLOAD_STATE_CONST, ' +
         'NEIGHBOR_OFFLOAD_STATE_CACHED, NEIGHBOR_OFFLOAD_STATE_DELEGATED, PATH_OFFLOAD_STATE_CONST, ' +
         'PATH_OFFLOAD_STATE_CACHED, PATH_OFFLOAD_STATE_DELEGATED, TCP_OFFLOAD_STATE_CONST, TCP_OFFLOAD_STATE_CACHED, ' +

@@ -20,7 +20,22 @@ import {
   type NdisStatusName,
   type Role,
 } from '../../src/index.js';
+import { NoSuchBlockError } from '../../src/tree/status-writer.js';
+import { TreeWalker } from '../../src/tree/walk.js';
 import { ReferenceStatusWriter } from '../support/status-writer-reference.js';
+
+/** The addresses of the blocks of the tree at `root`, or undefined when the walk fails. */
+function blockStarts(image: SegmentImage, root: bigint, abi: Abi, maxBlocks: number | undefined): Set<bigint> | undefined {
+  const w = new TreeWalker({ abi, revisits: 'exact', ...(maxBlocks !== undefined ? { maxBlocks } : {}) });
+  const starts = new Set<bigint>();
+  try {
+    w.reset(image, root);
+    while (w.next()) starts.add(w.address());
+    return starts;
+  } catch {
+    return undefined;
+  }
+}
 
 const TYPES = ['NeighborOffloadState', 'Ip4OffloadState', 'TcpOffloadState'] as const;
 const ROLES: Role[] = ['placeholder', 'linker', 'new-offload'];
@@ -122,7 +137,18 @@ describe('StatusWriter agrees with the writer it replaced', () => {
           const edges = [0, ...bounds, buf.length];
           return new SegmentImage(edges.slice(1).map((end, k) => ({ base: base + BigInt(edges[k]!), bytes: buf.subarray(edges[k]!, end) })));
         };
+        const walked = options.statusByAddress ? blockStarts(segments(bytes.slice(0, kept)), base, c.abi, maxBlocks) : undefined;
         const got = outcome(() => writer.complete(segments(a), base, options));
+        // An address that is no block of the tree (a pick that a rewritten pointer cut off) is
+        // refused with nothing written, where the writer this one replaced ignored it.
+        const missing = walked ? [...options.statusByAddress!.keys()].filter((k) => !walked.has(k)) : [];
+        if ('error' in got && got.error.startsWith('NoSuchBlockError')) {
+          expect(missing.length).toBeGreaterThan(0);
+          expect(got.error).toBe(`NoSuchBlockError: ${new NoSuchBlockError(missing).message}`);
+          expect(Buffer.from(a).equals(Buffer.from(bytes.subarray(0, kept)))).toBe(true);
+          return;
+        }
+        if ('ok' in got) expect(missing).toEqual([]);
         const want = outcome(() => reference.complete(segments(b), base, options));
         expect(got).toEqual(want);
         expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);

@@ -28,6 +28,7 @@ import { type BlockInput, type EncodeInput, encodeOntoCopy, encodeTree } from '.
 import {
   CompletionError,
   type CompleteOptions,
+  NoSuchBlockError,
   StatusNotAllowedError,
   StatusWriter,
   completeTree,
@@ -97,6 +98,8 @@ const decisionsArb = (op: Operation) =>
     badFallback: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: statusWordArb }),
     byName: fc.boolean(),
     cuts: fc.array(fc.nat(), { maxLength: 4 }),
+    /** statusByAddress also names addresses where no block starts (inside a block, past the image). */
+    stray: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     /** No statusByAddress and no decide: every decision is `status` (the writer's one-walk path). */
     only: fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   });
@@ -120,9 +123,9 @@ describe('StatusWriter over generated trees', () => {
 
           const map = new Map<bigint, number | NdisStatusName>();
           p.nodes.forEach((node, i) => source(i) === 'map' && map.set(node.address, spell(value(i))));
-          // Entries that name no block are ignored: inside a block, past the image.
-          map.set(p.base + 4n, NDIS_STATUS_VALUES.NDIS_STATUS_PENDING);
-          map.set(p.base + BigInt(p.bytes.length) + 0x1000n, NDIS_STATUS_VALUES.NDIS_STATUS_PENDING);
+          // Entries that name no block (inside a block, past the image) are refused, never ignored.
+          const stray = [p.base + 4n, p.base + BigInt(p.bytes.length) + 0x1000n];
+          if (d.stray) for (const a of stray) map.set(a, NDIS_STATUS_VALUES.NDIS_STATUS_PENDING);
 
           const byAddress = new Map(p.nodes.map((node, i) => [node.address, i]));
           const calls: [number, number][] = [];
@@ -147,6 +150,19 @@ describe('StatusWriter over generated trees', () => {
 
           const image = imageOf(p, d.cuts);
           const before = p.bytes.slice();
+          if (d.stray && !d.only) {
+            let error: unknown;
+            try {
+              shared.complete(image, p.base, options);
+            } catch (e) {
+              error = e;
+            }
+            expect(error).toBeInstanceOf(NoSuchBlockError);
+            expect((error as NoSuchBlockError).addresses).toEqual(stray);
+            expect((error as NoSuchBlockError).code).toBe('NO_SUCH_BLOCK');
+            expect(Buffer.from(p.bytes).equals(Buffer.from(before))).toBe(true);
+            return;
+          }
           if (expected.refused.length) {
             let error: unknown;
             try {

@@ -4,13 +4,12 @@
  * comes from the commands' --help texts (src/cli/help-text.ts), so an option documented is an
  * option completed, and nothing else is.
  */
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.js';
 import { NDIS_STATUS_VALUES, OPERATIONS } from '../../layout/constants.js';
 import { STRUCTS } from '../../layout/registry.js';
 import { didYouMean } from '../../suggest.js';
 import { type CommandHelp, isEnumeration, parseHelp } from '../help-text.js';
-import { EXIT, type Io } from '../io.js';
+import { EXIT, type Io, parseOptions } from '../io.js';
 
 export const COMPLETION_HELP = `Usage: ndis-offload completion bash|zsh
 
@@ -70,7 +69,7 @@ const NOT_FILES = new Set(['HEX', 'N', 'ADDRESS', 'F']);
 /** What a placeholder of the help texts stands for. */
 export function valuesOf(placeholder: string, commands: readonly string[]): Values {
   if (isEnumeration(placeholder)) return { kind: 'words', words: placeholder.split('|') };
-  if (placeholder === 'ADDRESS=NAME') return { kind: 'address=status' };
+  if (placeholder.startsWith('ADDRESS=')) return { kind: 'address=status' };
   const words: string[] = [];
   let files = false;
   for (const part of placeholder.split('|')) {
@@ -257,7 +256,7 @@ fi
 }
 
 export function runCompletion(argv: string[], io: Io, commands: Readonly<Record<string, CommandHelp>>): number {
-  const { positionals } = parseArgs({ args: argv, options: {}, allowPositionals: true });
+  const { positionals } = parseOptions(argv, {});
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length ? `completion takes one shell, got ${positionals.length} arguments` : `completion: which shell? ${SHELLS.join(' or ')}`);
   }

@@ -5,10 +5,10 @@ import { decodeTree } from '../../tree/decode.js';
 import { countOf } from '../../tree/diagnostics.js';
 import { type TreeDocument, diagnosticCounts } from '../../tree/document.js';
 import { UsageError } from '../../errors.js';
+import { didYouMean } from '../../suggest.js';
 import { BRIEF_OVER, formatTreeText, paletteFor } from '../format-tree.js';
-import { EXIT, type Io, parseAddress } from '../io.js';
-import { SOURCES_HELP, SOURCE_OPTIONS, type Source, abiFor, inFile, openSource, reportWarnings } from '../source.js';
-import { parseNdis } from './layout.js';
+import { EXIT, type Io, type OptionTable, parseOptions } from '../io.js';
+import { SOURCES_HELP, SOURCE_OPTIONS, type Source, inFile, openSource, reportWarnings, sourceAddress } from '../source.js';
 
 export const DECODE_SOURCES = `Sources:
 ${SOURCES_HELP}
@@ -16,9 +16,6 @@ ${SOURCES_HELP}
 Options:
   --root HEX                address of the root block (default: --base; required for crash dumps
                             and physical images: find it with 'ndis-offload scan')
-  --abi x64|x86             ABI of the captured machine (default x64; dumps and physical images
-                            are x64)
-  --ndis 6.0|6.1            NDIS revision of the host (default 6.1)
   --operation OP            initiate, query, update, invalidate or terminate: which state the
                             blocks carry; without it, state presence is inferred from the bytes
   --max-blocks N            stop after N blocks (default 1048576)`;
@@ -60,20 +57,32 @@ Examples:
   ndis-offload validate fixtures/sample-x64.dmp --root 0xffffc70a12340f80 --operation initiate
   ndis-offload validate capture.bin --base ffffc70a12340000 --json | jq '.[] | select(.severity == "error")'`;
 
-export const DECODE_OPTIONS = {
+/** The options of every command that decodes a tree (decode, validate, hexdump), output options aside. */
+export const TREE_OPTIONS = {
   ...SOURCE_OPTIONS,
   root: { type: 'string' },
-  abi: { type: 'string' },
-  ndis: { type: 'string' },
   operation: { type: 'string' },
   'max-blocks': { type: 'string' },
+} as const;
+
+export const DECODE_OPTIONS = {
+  ...TREE_OPTIONS,
   json: { type: 'boolean' },
 } as const;
+
+/** validate's own table (the same today; decode's output options are not validate's). */
+export const VALIDATE_OPTIONS = {
+  ...TREE_OPTIONS,
+  json: { type: 'boolean' },
+} as const;
+
+/** A command's option table: the tree options and its own. */
+export type TreeOptionTable = typeof TREE_OPTIONS & OptionTable;
 
 export function parseOperation(text: string | undefined): Operation | undefined {
   if (text === undefined) return undefined;
   if (!(OPERATIONS as readonly string[]).includes(text)) {
-    throw new UsageError(`--operation: '${text}' is not one of ${OPERATIONS.join(', ')}`);
+    throw new UsageError(`--operation: '${text}' is not one of ${OPERATIONS.join(', ')}${didYouMean(text, OPERATIONS).replace(/^ \((.*)\)$/, '; $1')}`);
   }
   return text as Operation;
 }
@@ -92,26 +101,27 @@ export interface Decoded {
 }
 
 /**
- * Opens the source the arguments name, decodes the tree, hands both to `use`, and closes the
- * source whatever happens. The source's warnings (a truncated dump) go to stderr.
+ * Parses `argv` against the command's own option table (decode's by default: hexdump and
+ * validate give theirs), opens the source the arguments name, decodes the tree, hands both to
+ * `use`, and closes the source whatever happens. The source's warnings (a truncated dump) go to
+ * stderr. A --root beyond the ABI's pointers is refused; one that points at garbage is decoded
+ * (its diagnostics are the answer).
  */
-export function withDecoded<T>(argv: string[], io: Io, use: (d: Decoded) => T): T {
-  const { values, positionals } = parseArgs({ args: argv, options: DECODE_OPTIONS, allowPositionals: true });
+export function withDecoded<T>(argv: string[], io: Io, use: (d: Decoded) => T, table: TreeOptionTable = DECODE_OPTIONS): T {
+  const { values, positionals } = parseOptions(argv, table);
   const options = {
-    ndis: parseNdis(values.ndis),
     operation: parseOperation(values.operation),
     maxBlocks: positiveInt(values['max-blocks'], '--max-blocks'),
   };
-  const source = openSource(values, positionals);
+  const source = openSource(values, positionals, io);
   try {
-    const abi = abiFor(source, values.abi);
     let root: bigint;
-    if (values.root !== undefined) root = parseAddress(values.root, '--root');
+    if (values.root !== undefined) root = sourceAddress(source, values.root, '--root');
     else if (source.base !== undefined) root = source.base;
     else throw new UsageError(`--root HEX is required for ${source.kind === 'dump' ? 'a crash dump' : 'a physical image'} (find roots with 'ndis-offload scan')`);
     reportWarnings(source, io);
-    const doc = inFile(source.name, () => decodeTree(source.image, root, { abi, ...options }));
-    return use({ doc, image: source.image, source, json: Boolean(values.json) });
+    const doc = inFile(source.name, () => decodeTree(source.image, root, { abi: source.abi, ndis: source.ndis, ...options }));
+    return use({ doc, image: source.image, source, json: Boolean((values as { json?: boolean }).json) });
   } finally {
     source.close();
   }
@@ -171,7 +181,7 @@ export function runDecode(argv: string[], io: Io): number {
 }
 
 export function runValidate(argv: string[], io: Io): number {
-  return withDecoded(argv, io, ({ doc, json }) => validateOutput(doc, json, io));
+  return withDecoded(argv, io, ({ doc, json }) => validateOutput(doc, json, io), VALIDATE_OPTIONS);
 }
 
 /**

@@ -4,7 +4,10 @@ import { type ByteRange, annotateTree } from '../../tree/annotate.js';
 import { type Diagnostic, type TreeDocument, hexPtr } from '../../tree/document.js';
 import { type Palette, paletteFor } from '../format-tree.js';
 import { EXIT, type Io } from '../io.js';
-import { DECODE_SOURCES, type Decoded, withDecoded } from './decode.js';
+import { DECODE_SOURCES, type Decoded, TREE_OPTIONS, withDecoded } from './decode.js';
+
+/** hexdump's own options (json: the --json form). */
+export const HEXDUMP_OPTIONS = { ...TREE_OPTIONS, json: { type: 'boolean' } } as const;
 
 export const HEXDUMP_HELP = `Usage: ndis-offload hexdump IMAGE --base HEX [--root HEX] [options] [--json]
        ndis-offload hexdump MEMORY.DMP --root HEX [options] [--json]
@@ -45,7 +48,7 @@ interface Shown {
 }
 
 export function runHexdump(argv: string[], io: Io): number {
-  return withDecoded(argv, io, (d) => hexdump(d, io));
+  return withDecoded(argv, io, (d) => hexdump(d, io), HEXDUMP_OPTIONS);
 }
 
 function hexdump({ doc, image, json }: Decoded, io: Io): number {

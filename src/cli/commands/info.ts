@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { type DumpInfo, openDump } from '../../codec/dump.js';
 import { PAGE_SIZE } from '../../codec/physical.js';
 import { DumpError, UsageError } from '../../errors.js';
 import { paletteFor } from '../format-tree.js';
-import { EXIT, type Io } from '../io.js';
+import { EXIT, type Io, STDIO, parseOptions } from '../io.js';
 import { inFile } from '../source.js';
 
 export const INFO_HELP = `Usage: ndis-offload info MEMORY.DMP [--json]
@@ -99,9 +98,10 @@ function upTime(units: bigint): string {
 }
 
 export function runInfo(argv: string[], io: Io): number {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
+  const { values, positionals } = parseOptions(argv, { json: { type: 'boolean' } });
   if (positionals.length !== 1) throw new UsageError(`expected one MEMORY.DMP, got ${positionals.length}`);
   const path = positionals[0]!;
+  if (path === STDIO) throw new UsageError("a crash dump must be a seekable file: give its path, not '-' (standard input)");
   const dump = inFile(path, () => openDump(path));
   const extra: string[] = [];
   try {

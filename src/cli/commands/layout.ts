@@ -1,15 +1,15 @@
-import { parseArgs } from 'node:util';
 import { abiByName } from '../../layout/abi.js';
-import { type NdisRevision, NDIS_REVISIONS } from '../../layout/descriptor.js';
 import { formatLayoutText, layoutToJson } from '../../layout/describe.js';
 import { STRUCTS, descriptorOf, layoutOf } from '../../layout/registry.js';
 import { UsageError } from '../../errors.js';
-import { EXIT, type Io } from '../io.js';
+import { EXIT, type Io, parseOptions } from '../io.js';
+import { parseNdis } from '../source.js';
 
 export const LAYOUT_HELP = `Usage: ndis-offload layout [STRUCT] [--abi x64|x86] [--ndis 6.0|6.1] [--json]
 
 Prints where every member of the offload structures lies, as the Microsoft C compiler lays
-them out: offsets, sizes, bit-field positions. Without STRUCT, every structure.
+them out: offsets, sizes, bit-field positions. Without STRUCT, every structure. STRUCT is
+named as in the WDK or as WinDbg types it (_NDIS_MINIPORT_OFFLOAD_BLOCK_LIST), in any case.
 
 Options:
   --abi x64|x86     target ABI (default x64)
@@ -18,30 +18,18 @@ Options:
 
 Examples:
   ndis-offload layout NDIS_MINIPORT_OFFLOAD_BLOCK_LIST
+  ndis-offload layout _tcp_offload_state_cached
   ndis-offload layout TCP_OFFLOAD_STATE_DELEGATED --abi x86 --ndis 6.0
   ndis-offload layout --json > layout-x64.json
 
 Structures: ${STRUCTS.map((s) => s.name).join(', ')}`;
 
-export function parseNdis(text: string | undefined): NdisRevision {
-  if (text === undefined) return '6.1';
-  const t = text === '6.2' || text === '6.3' || text === '6.20' || text === '6.30' ? '6.1' : text;
-  if (!(NDIS_REVISIONS as readonly string[]).includes(t)) {
-    throw new UsageError(`--ndis: '${text}' is not an NDIS revision (expected 6.0 or 6.1)`);
-  }
-  return t as NdisRevision;
-}
+export { parseNdis };
+
+const LAYOUT_OPTIONS = { abi: { type: 'string' }, ndis: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 export function runLayout(argv: string[], io: Io): number {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      abi: { type: 'string' },
-      ndis: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseOptions(argv, LAYOUT_OPTIONS);
   if (positionals.length > 1) throw new UsageError(`layout takes at most one structure name, got ${positionals.length}`);
   const abi = abiByName(values.abi ?? 'x64');
   const ndis = parseNdis(values.ndis);

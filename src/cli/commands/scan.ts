@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util';
 import { hexPtr } from '../../tree/document.js';
 import { type ScanCandidate, scanImage } from '../../tree/scan.js';
 import { UsageError } from '../../errors.js';
 import { paletteFor } from '../format-tree.js';
-import { EXIT, type Io } from '../io.js';
-import { SOURCES_HELP, SOURCE_OPTIONS, abiFor, inFile, openSource, reportWarnings } from '../source.js';
+import { EXIT, type Io, parseOptions, refuseOptions } from '../io.js';
+import { SOURCES_HELP, SOURCE_OPTIONS, inFile, openSource, reportWarnings } from '../source.js';
 
 export const SCAN_HELP = `Usage: ndis-offload scan MEMORY.DMP [--abi x64] [--limit N] [--json]
        ndis-offload scan --physical IMAGE --dtb HEX [--limit N] [--json]
@@ -19,8 +18,9 @@ that match). Decode one with --root ADDRESS. Exit 0 when something was found, 1 
 Sources:
 ${SOURCES_HELP}
 
+--ndis is refused: a scan accepts the state Lengths of every NDIS revision (give it to decode).
+
 Options:
-  --abi x64|x86             ABI of the captured machine (default x64; dumps are x64)
   --limit N                 print at most N roots (default 20)
   --json                    print { "candidates": [ { "address", "blocks", "layers", "roles",
                             "score" } ] }
@@ -52,23 +52,22 @@ function progressBar(io: Io): { update(done: number, total: number): void; end()
   };
 }
 
+const SCAN_OPTIONS = { ...SOURCE_OPTIONS, limit: { type: 'string' }, json: { type: 'boolean' } } as const;
+
 export function runScan(argv: string[], io: Io): number {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { ...SOURCE_OPTIONS, abi: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseOptions(argv, SCAN_OPTIONS);
+  refuseOptions(values, ['ndis'], (o) => `${o} does not apply to scan: it accepts the state Lengths of every NDIS revision (give ${o} to decode)`);
   let limit = 20;
   if (values.limit !== undefined) {
     if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1) throw new UsageError(`--limit: '${values.limit}' is not a positive integer`);
     limit = Number(values.limit);
   }
-  const source = openSource(values, positionals);
+  const source = openSource(values, positionals, io);
   let found: ScanCandidate[];
   let ptr: number;
   const bar = progressBar(io);
   try {
-    const abi = abiFor(source, values.abi);
+    const abi = source.abi;
     ptr = abi.pointerSize;
     reportWarnings(source, io);
     try {
@@ -112,6 +111,6 @@ export function runScan(argv: string[], io: Io): number {
     io.out(`${cells.join('  ')}\n`);
   }
   const more = found.length > shown.length ? ` (${found.length - shown.length} more: --limit ${found.length})` : '';
-  io.out(`${found.length} roots, best first${more}; decode one with --root ADDRESS\n`);
+  io.out(`${found.length} ${found.length === 1 ? 'root' : 'roots, best first'}${more}; decode ${found.length === 1 ? 'it' : 'one'} with --root ADDRESS\n`);
   return EXIT.OK;
 }
