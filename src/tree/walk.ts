@@ -302,7 +302,8 @@ export class TreeWalker {
       this.capacity = -1;
       if (this.segments) {
         let capacity = 0;
-        for (const s of this.segments.segments) capacity += Math.floor(s.bytes.length / this.blockSize);
+        // Per run of touching segments: a block may span two of them.
+        for (const r of this.segments.ranges()) capacity += Math.floor(r.length / this.blockSize);
         this.capacity = Math.max(1, capacity); // a smaller image: the root itself fails to locate
       }
     }
