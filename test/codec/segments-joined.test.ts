@@ -11,7 +11,7 @@ import { Location, type Segment, SegmentImage } from '../../src/codec/image.js';
 import { SegmentOverlapError } from '../../src/errors.js';
 import { decodeTree } from '../../src/tree/decode.js';
 import type { TreeDocument } from '../../src/tree/document.js';
-import { encodeOnto, encodeTree } from '../../src/tree/encode.js';
+import { type EncodeInput, encodeOnto, encodeTree } from '../../src/tree/encode.js';
 import { CompletionError, StatusWriter } from '../../src/tree/status-writer.js';
 import { TreeWalker } from '../../src/tree/walk.js';
 import { fcParams, treeCaseArb } from '../support/arbitraries.js';
@@ -165,7 +165,7 @@ describe('writing into segments that touch', () => {
   const tree = { blocks: [{ type: 'NeighborOffloadState' as const, Status: 1, dependents: [{ type: 'Ip4OffloadState' as const, Status: 1 }] }] };
 
   it('completes a tree whose blocks each lie in one segment, writing the bytes the region would get', () => {
-    const enc = encodeTree(tree, { base: 0x10000n, operation: 'initiate' });
+    const enc = encodeTree(tree, { base: 0x10000n });
     const region = enc.bytes.slice();
     new StatusWriter().complete(SegmentImage.region(region, 0x10000n), 0x10000n, { operation: 'initiate' });
     const w = new TreeWalker();
@@ -178,14 +178,14 @@ describe('writing into segments that touch', () => {
   });
 
   it('refuses a Status write and an encode into a block that straddles two segments, and writes nothing', () => {
-    const enc = encodeTree(tree, { base: 0x10000n, operation: 'initiate' });
+    const enc = encodeTree(tree, { base: 0x10000n });
     const segments = cut(enc.bytes, 0x10000n, [40], true);
     const before = segments.map((s) => s.bytes.slice());
     const image = new SegmentImage(segments);
     const e = errorOf<CompletionError>(() => new StatusWriter().complete(image, 0x10000n, { operation: 'initiate' }));
     expect(e.message).toBe('block at 0x10000: the block straddles two pages or segments: its Status is written in place only in a block that lies whole in one');
     const doc = decodeTree(image, 0x10000n, { operation: 'initiate' });
-    expect(errorOf(() => encodeOnto(doc, image)).message).toBe(
+    expect(errorOf(() => encodeOnto(doc as unknown as EncodeInput, image)).message).toBe(
       'blocks[0]: 0x10000 (+152 bytes) spans 2 segments (part0.bin, part1.bin): it is read across them, but written in place only where it lies whole in one',
     );
     expect(segments.map((s) => s.bytes)).toEqual(before);
