@@ -28,7 +28,8 @@ export function olderThanMinimum(v: string): boolean {
   return false;
 }
 
-export function nodeFs(runtime: NodeRuntime | undefined = typeof process === 'object' ? (process as NodeRuntime) : undefined): typeof import('node:fs') {
+/** node:fs from `runtime` (this process by default; null: no Node.js at all), or a UsageError saying why not. */
+export function nodeFs(runtime: NodeRuntime | null = typeof process === 'object' ? (process as NodeRuntime) : null): typeof import('node:fs') {
   const fs = runtime?.getBuiltinModule?.('node:fs');
   if (fs) return fs;
   const version = runtime?.versions?.node;
