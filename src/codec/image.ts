@@ -16,7 +16,11 @@ export class Location {
   offset = 0;
   /** Index of the segment holding the range, or -1 when that means nothing (gathered, paged). */
   segment = -1;
-  /** Offset of the range inside its segment (regions) or file (dumps); -1 when that means nothing. */
+  /**
+   * Offset of the range in its segment's bytes as given (regions: its file) or in the file (dumps);
+   * -1 when that means nothing. (`offset` is in `view`; the two differ where overlapping segments
+   * were cut to hold each address once.)
+   */
   imageOffset = -1;
   /**
    * True when the bytes were copied from several places (pages of a paged image, segments that
@@ -108,6 +112,8 @@ export class SegmentImage implements MemoryImage {
   private readonly baseLo: Float64Array;
   private readonly baseHi: Float64Array;
   private readonly lengths: Float64Array;
+  /** Where each of `segments` starts in the bytes of the segment given (0 unless an overlap cut it). */
+  private readonly skips: Float64Array;
   /** 1 where segment i ends exactly where segment i + 1 starts. */
   private readonly touchesNext: Uint8Array;
   /** Whether any segment touches the next one: only then can a range span segments. */
@@ -126,6 +132,7 @@ export class SegmentImage implements MemoryImage {
     const pieces: Segment[] = [];
     let covered = -1n; // end of the memory the pieces so far cover
     let overlap: string | undefined;
+    const skipOf = new Map<Segment, number>();
     for (const s of sorted) {
       const end = s.base + BigInt(s.bytes.length);
       if (s.base >= covered || pieces.length === 0) {
@@ -136,7 +143,11 @@ export class SegmentImage implements MemoryImage {
           const first = compareOverlap(pieces, s, to);
           overlap ??= `${nameOf(first)} and ${nameOf(s)} overlap at 0x${s.base.toString(16)}..0x${to.toString(16)}`;
         }
-        if (end > covered) pieces.push({ ...s, base: covered, bytes: s.bytes.subarray(Number(covered - s.base)) });
+        if (end > covered) {
+          const piece = { ...s, base: covered, bytes: s.bytes.subarray(Number(covered - s.base)) };
+          skipOf.set(piece, Number(covered - s.base));
+          pieces.push(piece);
+        }
       }
       if (end > covered) covered = end;
     }
@@ -149,6 +160,7 @@ export class SegmentImage implements MemoryImage {
     this.baseLo = Float64Array.from(pieces, (s) => lo32(s.base));
     this.baseHi = Float64Array.from(pieces, (s) => hi32(s.base));
     this.lengths = Float64Array.from(pieces, (s) => s.bytes.length);
+    this.skips = Float64Array.from(pieces, (s) => skipOf.get(s) ?? 0);
     this.touchesNext = Uint8Array.from(pieces, (s, i) => (i + 1 < pieces.length && s.base + BigInt(s.bytes.length) === pieces[i + 1]!.base ? 1 : 0));
     this.joined = this.touchesNext.includes(1);
   }
@@ -173,7 +185,7 @@ export class SegmentImage implements MemoryImage {
         out.view = this.views[i]!;
         out.offset = delta;
         out.segment = i;
-        out.imageOffset = delta;
+        out.imageOffset = delta + this.skips[i]!;
         out.gathered = false;
         return true;
       }
