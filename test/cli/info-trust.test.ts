@@ -195,6 +195,11 @@ describe('--segment files that touch are one address range', () => {
     const text = await run(['decode', '--segment', `${a}@${at(0)}`, '--segment', `${b}@${at(cut)}`, '--root', at(0), '--operation', 'initiate']);
     expect(text.code).toBe(0);
     expect(text.out).toContain('blocks[0].dependents[0]');
+    // scan looks across the seam: the same root, the same ten blocks.
+    const scanWhole = await run(['scan', join(DIR, 'whole.bin'), '--base', at(0)]);
+    const scanParts = await run(['scan', '--segment', `${a}@${at(0)}`, '--segment', `${b}@${at(cut)}`]);
+    expect(scanWhole.out).toContain(`${at(0)}      10 `);
+    expect(scanParts.out).toBe(scanWhole.out);
   });
 
   it('overlapping files that disagree: exit 3, naming both and the address', async () => {
