@@ -56,7 +56,6 @@ export function notPhysical(directoryTableBase: bigint): string | undefined {
 }
 
 export class PagedImage implements MemoryImage {
-  readonly readOnlyReason = 'a crash dump or physical image';
   readonly kind = 'paged' as const;
   readonly writable = false;
   readonly pointerSize = 8 as const;
