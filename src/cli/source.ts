@@ -76,16 +76,18 @@ const DUMP_SIGNATURES = ['PAGEDU64', 'PAGEDUMP', 'MDMP'] as const;
 /**
  * Whether a file is a crash dump (or tries to be one): "PAGE" starts every Windows kernel dump,
  * 64- or 32-bit, and "MDMP" a user-mode minidump. So does a file cut short inside one of those
- * signatures, and a file named *.dmp too short to hold one (empty included). Such a file goes to
- * the dump reader, which accepts PAGEDU64 and says clearly why it refuses the others ("not a
- * complete crash dump header" for the short ones). A *.dmp file that starts otherwise is not a
- * dump: it is read as a region, with --base.
+ * signatures and, with `byName` (a file given as IMAGE, where nothing else says what it is), a
+ * file named *.dmp too short to hold one, empty included. Such a file goes to the dump reader,
+ * which accepts PAGEDU64 and says clearly why it refuses the others ("not a complete crash dump
+ * header" for the short ones). A *.dmp file that starts otherwise is not a dump: it is read as a
+ * region, with --base.
  */
-export function looksLikeDump(path: string): boolean {
+export function looksLikeDump(path: string, byName = false): boolean {
   const s = signatureOf(path);
   if (s.startsWith('PAGE') || s.startsWith('MDMP')) return true;
   if (s.length >= 8) return false;
-  return s.length === 0 ? /\.dmp$/i.test(path) && isFile(path) : /\.dmp$/i.test(path) || DUMP_SIGNATURES.some((d) => d.startsWith(s));
+  if (byName && /\.dmp$/i.test(path) && (s.length > 0 || isFile(path))) return true;
+  return s.length > 0 && DUMP_SIGNATURES.some((d) => d.startsWith(s));
 }
 
 /** Whether the path names a regular file (an empty one included); false when it cannot be read. */
@@ -164,7 +166,7 @@ export function openSource(values: SourceValues, positionals: string[]): Source 
   } else {
     if (positionals.length !== 1) throw new UsageError(`expected one IMAGE file, got ${positionals.length}`);
     const path = positionals[0]!;
-    if (looksLikeDump(path)) {
+    if (looksLikeDump(path, true)) {
       // (A file cut short inside its signature is no dump to give --base to: the reader says why.)
       if (values.base !== undefined && signatureOf(path).length === 8) {
         throw new UsageError(`${path} is a crash dump: its page tables give the addresses, so --base does not apply (give --root HEX)`);

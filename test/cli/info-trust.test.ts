@@ -128,6 +128,14 @@ describe('files that are not what they claim', () => {
     });
   }
 
+  it('the name counts only where nothing else says what the file is: an empty *.dmp given as --physical or to complete is an empty file', async () => {
+    const f = file('empty-physical.dmp', '');
+    const p = await run(['decode', '--physical', f, '--dtb', '0x1000', '--root', '0xffffc70a12340000']);
+    expect([p.code, p.err]).toEqual([3, `ndis-offload: @0x0: ${f}: the file holds no complete 4 KiB page\n`]);
+    const c = await run(['complete', f, '--base', '0x1000', '--operation', 'initiate']);
+    expect([c.code, c.err]).toEqual([3, `ndis-offload: @0x0: ${f}: the file is empty\n`]);
+  });
+
   it('info says the same of a short file', async () => {
     const r = await run(['info', file('info-empty.dmp', '')]);
     expect([r.code, r.err]).toEqual([3, `ndis-offload: ${join(DIR, 'info-empty.dmp')}: dump @0x0: not a complete crash dump header: the file is empty (a 64-bit dump header is 0x2000 bytes)\n`]);
