@@ -13,6 +13,7 @@ import { decodeTree } from '../../src/tree/decode.js';
 import type { TreeDocument } from '../../src/tree/document.js';
 import { type EncodeInput, encodeOnto, encodeTree } from '../../src/tree/encode.js';
 import { CompletionError, StatusWriter } from '../../src/tree/status-writer.js';
+import { BlockChains } from '../../src/tree/chains.js';
 import { TreeWalker } from '../../src/tree/walk.js';
 import { fcParams, treeCaseArb } from '../support/arbitraries.js';
 import { errorOf } from '../support/errors.js';
@@ -108,6 +109,15 @@ describe('segments that touch are one address range', () => {
     expect(seen.length).toBe(3);
     expect(seen[0]).toBe(0x10000n);
     expect(size).toBeGreaterThan(100);
+  });
+});
+
+describe('BlockChains (one segment by design)', () => {
+  it('says that a root across two segments is readable, but not by it', () => {
+    const image = new SegmentImage(cut(SAMPLE, SAMPLE_BASE, [100]));
+    expect(errorOf(() => new BlockChains(image).root(SAMPLE_BASE)).message).toBe(
+      'root: 0xffffc70a12340000 (+152 bytes) spans 2 segments (part0.bin, part1.bin): BlockChains walks one segment (TreeWalker walks any image)',
+    );
   });
 });
 
