@@ -90,3 +90,19 @@ export class DumpError extends OffloadError {
     super('DUMP', `dump @${hex(fileOffset)}: ${detail}`);
   }
 }
+
+/** Two segments of an image that overlap and disagree about a byte there: which one is the capture? */
+export class SegmentOverlapError extends OffloadError {
+  constructor(
+    /** Names of the two segments (file names, or where they start). */
+    readonly first: string,
+    readonly second: string,
+    /** The first address where they differ, and the byte each holds there. */
+    readonly address: bigint,
+    readonly firstByte: number,
+    readonly secondByte: number,
+  ) {
+    const b = (v: number): string => `0x${v.toString(16).padStart(2, '0')}`;
+    super('SEGMENT_OVERLAP', `segments ${first} and ${second} overlap and disagree at ${hex(address)} (${b(firstByte)} in ${first}, ${b(secondByte)} in ${second}): give segments that agree, or that do not overlap`);
+  }
+}

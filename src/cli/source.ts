@@ -4,7 +4,7 @@
  * physical memory image read through the page tables at --dtb. Sources that hold a file open are
  * closed by `close()`; commands call it when they are done, error or not.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { type CrashDump, openDump } from '../codec/dump.js';
 import { type MemoryImage, type Segment, SegmentImage } from '../codec/image.js';
 import { PagedImage } from '../codec/paged.js';
@@ -79,13 +79,10 @@ export interface Source {
 /** What standard input is called in messages. */
 export const STDIN_NAME = 'standard input';
 
-/** The signatures that start a crash dump (kernel) or a minidump (user mode). */
-const DUMP_SIGNATURES = ['PAGE', 'MDMP'];
-
 /** Refuses a crash dump read from standard input: it is read by page, from a seekable file. */
 function refuseDumpOnStdin(bytes: Uint8Array): void {
   const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(4, bytes.length)).toString('latin1');
-  if (DUMP_SIGNATURES.includes(head)) {
+  if (head === 'PAGE' || head === 'MDMP') {
     throw new UsageError("standard input holds a crash dump, and a crash dump must be a seekable file: give its path instead of '-'");
   }
 }
@@ -119,14 +116,33 @@ function signatureOf(path: string): string {
   }
 }
 
+/** The signatures a dump file starts with: 64- and 32-bit kernel dumps, user-mode minidumps. */
+const DUMP_SIGNATURES = ['PAGEDU64', 'PAGEDUMP', 'MDMP'] as const;
+
 /**
  * Whether a file is a crash dump (or tries to be one): "PAGE" starts every Windows kernel dump,
- * 64- or 32-bit, and "MDMP" a user-mode minidump. Such a file goes to the dump reader, which
- * accepts PAGEDU64 and says clearly why it refuses the others.
+ * 64- or 32-bit, and "MDMP" a user-mode minidump. So does a file cut short inside one of those
+ * signatures and, with `byName` (a file given as IMAGE, where nothing else says what it is), a
+ * file named *.dmp too short to hold one, empty included. Such a file goes to the dump reader,
+ * which accepts PAGEDU64 and says clearly why it refuses the others ("not a complete crash dump
+ * header" for the short ones). A *.dmp file that starts otherwise is not a dump: it is read as a
+ * region, with --base.
  */
-export function looksLikeDump(path: string): boolean {
+export function looksLikeDump(path: string, byName = false): boolean {
   const s = signatureOf(path);
-  return s.startsWith('PAGE') || s.startsWith('MDMP');
+  if (s.startsWith('PAGE') || s.startsWith('MDMP')) return true;
+  if (s.length >= 8) return false;
+  if (byName && /\.dmp$/i.test(path) && (s.length > 0 || isFile(path))) return true;
+  return s.length > 0 && DUMP_SIGNATURES.some((d) => d.startsWith(s));
+}
+
+/** Whether the path names a regular file (an empty one included); false when it cannot be read. */
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Runs `fn`, naming the file in a DumpError's message or a system error (which may lack the path). */
@@ -217,8 +233,9 @@ export function openSource(values: SourceValues, positionals: string[], io?: Io,
   } else {
     if (positionals.length !== 1) throw new UsageError(`expected one IMAGE file, got ${positionals.length}`);
     const path = positionals[0]!;
-    if (path !== STDIO && looksLikeDump(path)) {
-      if (values.base !== undefined) {
+    if (path !== STDIO && looksLikeDump(path, true)) {
+      // (A file cut short inside its signature is no dump to give --base to: the reader says why.)
+      if (values.base !== undefined && signatureOf(path).length === 8) {
         throw new UsageError(`${path} is a crash dump: its page tables give the addresses, so ${names('--base')} does not apply (give --root HEX)`);
       }
       return checkAbi(openDumpSource(path, values.dtb === undefined ? undefined : parseAddress(values.dtb, names('--dtb')), abi, ndis), abi, names);
@@ -231,7 +248,9 @@ export function openSource(values: SourceValues, positionals: string[], io?: Io,
       throw new UsageError(
         values.dtb !== undefined
           ? `${path} is not a crash dump: a raw physical image is given as --physical IMAGE --dtb HEX`
-          : `--base HEX is required: the virtual address of the first byte of ${path === STDIO ? STDIN_NAME : path} (crash dumps need none)`,
+          : path !== STDIO && /\.dmp$/i.test(path)
+            ? `${path} is not a crash dump (it does not start with a PAGE signature): as a region of captured memory it needs --base HEX, the virtual address of its first byte`
+            : `--base HEX is required: the virtual address of the first byte of ${path === STDIO ? STDIN_NAME : path} (crash dumps need none)`,
       );
     }
     if (values.dtb !== undefined) throw new UsageError(`${names('--dtb')} applies to crash dumps and --physical images, not to IMAGE --base`);

@@ -7,7 +7,8 @@
  */
 import { DumpError, UsageError } from '../errors.js';
 import { BitmapIndex, BitmapMemory, type PhysicalRun, RunMemory } from './dump-pages.js';
-import { PagedImage, type PagedImageOptions } from './paged.js';
+import { PagedImage, type PagedImageOptions, notPhysical } from './paged.js';
+import { quoteText } from './text.js';
 import { type ByteSource, FileSource, MAX_PFN, PAGE_SIZE, type PhysicalMemory, RawPhysicalMemory } from './physical.js';
 
 /** Offsets of the DUMP_HEADER64 members this module reads or the writer fills. */
@@ -41,7 +42,8 @@ export type { PhysicalRun };
 export interface BitmapHeader {
   readonly signature: string;
   readonly firstPage: number;
-  readonly totalPresentPages: number;
+  /** As the header says (a 64-bit count; a warning says when it is not the bits set). */
+  readonly totalPresentPages: bigint;
   /** Number of bits (PFNs) the bitmap covers. */
   readonly bits: number;
 }
@@ -103,7 +105,9 @@ export class CrashDump {
     if (info.machineImageType !== 0x8664) {
       throw new DumpError(HDR.MachineImageType, `machine type ${hex(info.machineImageType)} (${info.machineName}) is not supported: only x64 (0x8664) paging is`);
     }
-    const pml4 = Number((info.directoryTableBase >> 12n) & 0xffffffffffn);
+    const why = notPhysical(info.directoryTableBase);
+    if (why) throw new DumpError(HDR.DirectoryTableBase, `DirectoryTableBase ${hex(info.directoryTableBase)} ${why}`);
+    const pml4 = Number(info.directoryTableBase >> 12n);
     if (!this.physical.hasFrame(pml4)) {
       throw new DumpError(HDR.DirectoryTableBase, `DirectoryTableBase ${hex(info.directoryTableBase)} is not in the dump: ${this.physical.missingReason(pml4)}`);
     }
@@ -165,14 +169,16 @@ export function readDump(source: ByteSource, options: DumpOptions = {}): CrashDu
   const size = source.size;
   const h = new Uint8Array(HDR.Size);
   const got = source.read(h, 0);
-  if (got < 8) throw new DumpError(got, `truncated header: ${got} bytes, a dump header needs ${hex(HDR.Size)}`);
+  const short = (): DumpError =>
+    new DumpError(got, `not a complete crash dump header: ${got === 0 ? 'the file is empty' : `the file ends after ${got} bytes`} (a 64-bit dump header is ${hex(HDR.Size)} bytes)`);
+  if (got < 8) throw short();
   const sig = ascii(h, 0, 4);
   const valid = ascii(h, 4, 4);
   if (sig === 'MDMP') throw new DumpError(0, 'a user-mode minidump (MDMP), not a kernel memory dump');
-  if (sig !== 'PAGE') throw new DumpError(0, `not a Windows kernel crash dump: signature ${JSON.stringify(sig)} (expected "PAGE")`);
+  if (sig !== 'PAGE') throw new DumpError(0, `not a Windows kernel crash dump: signature ${quoteText(sig)} (expected "PAGE")`);
   if (valid === 'DUMP') throw new DumpError(4, '32-bit crash dump (PAGEDUMP): only 64-bit dumps (PAGEDU64) are supported');
-  if (valid !== 'DU64') throw new DumpError(4, `not a 64-bit crash dump: ValidDump ${JSON.stringify(valid)} (expected "DU64")`);
-  if (got < HDR.Size) throw new DumpError(got, `truncated header: ${got} bytes, a 64-bit dump header needs ${hex(HDR.Size)}`);
+  if (valid !== 'DU64') throw new DumpError(4, `not a 64-bit crash dump: ValidDump ${quoteText(valid)} (expected "DU64")`);
+  if (got < HDR.Size) throw short();
 
   const v = new DataView(h.buffer);
   const u32 = (o: number): number => v.getUint32(o, true);
@@ -216,7 +222,7 @@ export function readDump(source: ByteSource, options: DumpOptions = {}): CrashDu
     const bv = new DataView(b.buffer);
     const signature = ascii(b, 0, 4);
     if ((signature !== 'SDMP' && signature !== 'FDMP') || ascii(b, 4, 4) !== 'DUMP') {
-      throw new DumpError(BMP.Signature, `bad bitmap header ${JSON.stringify(ascii(b, 0, 8))} (expected "SDMPDUMP" or "FDMPDUMP")`);
+      throw new DumpError(BMP.Signature, `bad bitmap header ${quoteText(ascii(b, 0, 8))} (expected "SDMPDUMP" or "FDMPDUMP")`);
     }
     const firstPage64 = bv.getBigUint64(BMP.FirstPage - BMP.Signature, true);
     const present64 = bv.getBigUint64(BMP.TotalPresentPages - BMP.Signature, true);
@@ -241,7 +247,7 @@ export function readDump(source: ByteSource, options: DumpOptions = {}): CrashDu
       }
       warnings.push(`truncated dump: pages from file offset ${hex(size)} on are missing (${hex(end)} bytes expected)`);
     }
-    bitmap = { signature, firstPage, totalPresentPages: Number(present64), bits };
+    bitmap = { signature, firstPage, totalPresentPages: present64, bits };
     physical = new BitmapMemory(source, index, firstPage, options.cacheFrames);
   }
 

@@ -7,3 +7,4 @@ export * from './physical.js';
 export * from './dump.js';
 export * from './paged.js';
 export * from './dump-writer.js';
+export * from './text.js';

@@ -42,6 +42,19 @@ const vaOf = (vpn: number): bigint => {
   return vpn >= HALF_VPN ? a | 0xffff000000000000n : a;
 };
 
+/**
+ * Why a DirectoryTableBase (a CR3) is not the address of an x64 page: undefined when it is. Bits
+ * 52..63 are not part of any physical address, so a value with one set names no page (masking
+ * them would read another page than the one given); bits 0..11 are the PCID or the PWT and PCD
+ * flags, and name the same page, so they are ignored.
+ */
+export function notPhysical(directoryTableBase: bigint): string | undefined {
+  if (directoryTableBase < 0n || directoryTableBase > 0xffffffffffffffffn) return 'is not a 64-bit value';
+  const high = directoryTableBase >> 52n;
+  if (high !== 0n) return `is not an x64 physical address: bits 52..63 are set (${hex(high << 52n)}); a physical address has at most 52 bits`;
+  return undefined;
+}
+
 export class PagedImage implements MemoryImage {
   readonly kind = 'paged' as const;
   readonly writable = false;
@@ -72,7 +85,9 @@ export class PagedImage implements MemoryImage {
     private readonly options: PagedImageOptions = {},
   ) {
     this.directoryTableBase = directoryTableBase;
-    this.pml4 = Number((directoryTableBase >> 12n) & 0xffffffffffn); // bits 12..51
+    const why = notPhysical(directoryTableBase);
+    if (why) throw new UsageError(`DirectoryTableBase ${hex(directoryTableBase)} ${why}`);
+    this.pml4 = Number(directoryTableBase >> 12n); // bits 12..51: below 2^40
     if (!physical.hasFrame(this.pml4)) {
       throw new UsageError(`DirectoryTableBase ${hex(directoryTableBase)} is not in ${physical.describe()}: ${physical.missingReason(this.pml4)}`);
     }

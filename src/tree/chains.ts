@@ -98,7 +98,10 @@ export class BlockChains {
         return Number(at);
       }
     }
-    throw new AddressError(address, this.blockSize, 'root', this.image.explain(address, this.blockSize));
+    const detail = this.image.locate(address, this.blockSize, new Location())
+      ? `${this.image.explain(address, this.blockSize)}: BlockChains walks one segment (TreeWalker walks any image)`
+      : this.image.explain(address, this.blockSize);
+    throw new AddressError(address, this.blockSize, 'root', detail);
   }
 
   private enter(s: Segment): void {

@@ -553,14 +553,17 @@ function writeIp4(bytes: Uint8Array, at: number, text: string): boolean {
  * and on an error (an EncodeError naming the place) none does: the image is left as it was.
  */
 export function encodeOnto(doc: EncodeInput, image: MemoryImage, options: EncodeOptions = {}): void {
-  if (!image.writable) throw new EncodeError('$', 'this image is read-only (a crash dump or physical image): encode onto a region instead');
+  if (!image.writable) throw new EncodeError('$', `this image is read-only (${image.readOnlyReason ?? 'a crash dump or physical image'}): encode onto a region instead`);
   const ctx = contextOf(doc, options);
   const loc = new Location();
   // Every range about to be written, with its old bytes: an error part way through puts them back,
   // so that the image is either fully encoded or untouched.
   const undo: { bytes: Uint8Array; old: Uint8Array }[] = [];
   const locate = (address: bigint, size: number, path: string): Location => {
-    if (!image.locate(address, size, loc) || loc.gathered) throw new EncodeError(path, `0x${address.toString(16)} (+${size} bytes) ${image.explain(address, size)}`);
+    if (!image.locate(address, size, loc)) throw new EncodeError(path, `0x${address.toString(16)} (+${size} bytes) ${image.explain(address, size)}`);
+    if (loc.gathered) {
+      throw new EncodeError(path, `0x${address.toString(16)} (+${size} bytes) ${image.explain(address, size)}: it is read across them, but written in place only where it lies whole in one`);
+    }
     const bytes = new Uint8Array(loc.view.buffer, loc.view.byteOffset + loc.offset, size);
     undo.push({ bytes, old: bytes.slice() });
     return loc;

@@ -251,7 +251,7 @@ export class StatusWriter {
 
   /** Completes the tree at `root` in `image` for `options.operation`; returns what was written. */
   complete(image: MemoryImage, root: bigint, options: CompleteOptions): CompletionSummary {
-    if (!image.writable) throw new CompletionError(root, 'the image is read-only (a crash dump?): complete a region instead');
+    if (!image.writable) throw new CompletionError(root, `the image is read-only (${image.readOnlyReason ?? 'a crash dump?'}): complete a region instead`);
     const abi = options.abi ?? X64;
     const op = options.operation;
     const maxBlocks = options.maxBlocks ?? 1 << 24;
@@ -393,7 +393,7 @@ export class StatusWriter {
 
   /** Records where block i is (its view, by segment). */
   private place(w: TreeWalker, i: number): void {
-    if (w.gathered) throw new CompletionError(w.address(), 'the block straddles pages of a paged image');
+    if (w.gathered) throw new CompletionError(w.address(), 'the block straddles two pages or segments: its Status is written in place only in a block that lies whole in one');
     const seg = w.segment;
     this.seg[i] = seg;
     this.off[i] = w.offset;
@@ -726,9 +726,8 @@ export class StatusWriter {
   private addressOf(i: number, image: MemoryImage): bigint {
     const seg = this.seg[i]!;
     if (seg < 0) return this.blockAddress[i]!;
-    let k = 0;
-    for (const r of image.ranges()) if (k++ === seg) return r.address + BigInt(this.off[i]!);
-    return BigInt(this.off[i]!);
+    const segment = image instanceof SegmentImage ? image.segments[seg] : undefined;
+    return (segment?.base ?? 0n) + BigInt(this.off[i]!);
   }
 }
 

@@ -258,6 +258,8 @@ export class TreeWalker {
   protected cacheHi = 0;
   protected cacheLength = -1;
   private cacheSegment = -1;
+  /** Where the cached segment starts in the bytes given for it (imageOffset - offset). */
+  private cacheSkip = 0;
   protected cacheView: DataView = EMPTY;
   private segments: SegmentImage | undefined;
   // The address of the last block located without the cache (images without segments).
@@ -302,7 +304,8 @@ export class TreeWalker {
       this.capacity = -1;
       if (this.segments) {
         let capacity = 0;
-        for (const s of this.segments.segments) capacity += Math.floor(s.bytes.length / this.blockSize);
+        // Per run of touching segments: a block may span two of them.
+        for (const r of this.segments.ranges()) capacity += Math.floor(r.length / this.blockSize);
         this.capacity = Math.max(1, capacity); // a smaller image: the root itself fails to locate
       }
     }
@@ -413,7 +416,7 @@ export class TreeWalker {
       out.view = this.cacheView;
       out.offset = delta;
       out.segment = this.cacheSegment;
-      out.imageOffset = delta;
+      out.imageOffset = delta + this.cacheSkip;
       out.gathered = false;
       return true;
     }
@@ -528,6 +531,7 @@ export class TreeWalker {
       this.cacheHi = hi32(s.base);
       this.cacheLength = s.bytes.length;
       this.cacheSegment = loc.segment;
+      this.cacheSkip = loc.imageOffset - loc.offset;
       this.cacheView = loc.view;
       this.visitBits = this.exact ? this.visited.bitmapOf(loc.segment, s.bytes.length) : undefined;
     } else {

@@ -103,7 +103,7 @@ describe('dump header', () => {
         expect(info.bitmap).toBeUndefined();
       } else {
         expect(info.pagesStored).toBe(SPACE.frames.size);
-        expect(info.bitmap).toEqual({ signature: 'SDMP', firstPage: info.bitmap!.firstPage, totalPresentPages: SPACE.frames.size, bits: SPACE.physicalPages });
+        expect(info.bitmap).toEqual({ signature: 'SDMP', firstPage: info.bitmap!.firstPage, totalPresentPages: BigInt(SPACE.frames.size), bits: SPACE.physicalPages });
         expect(info.bitmap!.firstPage % 0x1000).toBe(0);
       }
       expect(isDump(new BufferSource(file))).toBe(true);

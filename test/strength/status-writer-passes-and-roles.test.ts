@@ -583,7 +583,7 @@ describe('a writable image that is not a SegmentImage', () => {
       const r = refusal(image, base + 0xfc0n, { operation: 'initiate', ...options });
       expect(r.error).toBeInstanceOf(CompletionError);
       expect((r.error as CompletionError).code).toBe('COMPLETION');
-      expect([r.error.message, (r.error as CompletionError).address]).toEqual(['block at 0x70000fc0: the block straddles pages of a paged image', base + 0xfc0n]);
+      expect([r.error.message, (r.error as CompletionError).address]).toEqual(['block at 0x70000fc0: the block straddles two pages or segments: its Status is written in place only in a block that lies whole in one', base + 0xfc0n]);
       expect(r.pass).toBeUndefined();
       expect(hexBytes(image.pages.get(base)!) + hexBytes(image.pages.get(base + 0x1000n)!)).toBe(hexBytes(bytes));
     }

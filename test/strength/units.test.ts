@@ -61,9 +61,9 @@ describe('typed errors', () => {
 });
 
 describe('memory images', () => {
-  it('refuse no segments, overlapping segments and segments past 2^64', () => {
+  it('refuse no segments, overlapping segments that disagree and segments past 2^64', () => {
     expect(() => new SegmentImage([])).toThrow(UsageError);
-    expect(() => new SegmentImage([{ base: 0x1000n, bytes: new Uint8Array(16) }, { base: 0x1008n, bytes: new Uint8Array(16) }])).toThrow(/segments overlap: 0x1000 \(\+0x10\) and 0x1008/);
+    expect(() => new SegmentImage([{ base: 0x1000n, bytes: new Uint8Array(16) }, { base: 0x1008n, bytes: new Uint8Array(16).fill(1) }])).toThrow(/overlap and disagree at 0x1008/);
     expect(() => SegmentImage.region(new Uint8Array(16), 0xfffffffffffffff8n)).toThrow(/does not fit a 64-bit address space/);
     expect(() => SegmentImage.region(new Uint8Array(16), -1n)).toThrow(UsageError);
     // Adjacent segments are fine; a segment ending exactly at 2^64 too.

@@ -3,7 +3,7 @@
  * of visited blocks): kept as the oracle the rebuilt one must agree with, byte for byte.
  */
 import { AddressError } from '../../src/errors.js';
-import { Location, type MemoryImage, joinHalves } from '../../src/codec/image.js';
+import { Location, type MemoryImage, SegmentImage, joinHalves } from '../../src/codec/image.js';
 import { X64 } from '../../src/layout/abi.js';
 import { NDIS_STATUS_VALUES, describeStatus, isStatusAllowed } from '../../src/layout/constants.js';
 import { layoutOf } from '../../src/layout/registry.js';
@@ -136,7 +136,6 @@ export class ReferenceStatusWriter {
         const address = joinHalves(lo, hi);
         throw new AddressError(address, size, n === 0 ? 'root' : `the tree (block ${n})`, image.explain(address, size));
       }
-      if (loc.gathered) throw new CompletionError(joinHalves(lo, hi), 'the block straddles pages of a paged image');
       const key = loc.segment * 2 ** 40 + loc.offset;
       if (seenCount * 2 >= seenMask) {
         this.rehash((seenMask + 1) * 2);
@@ -145,6 +144,8 @@ export class ReferenceStatusWriter {
       if (!this.addSeen(key, seenMask)) throw new CompletionError(joinHalves(lo, hi), 'reached twice (a cycle or a shared block)');
       seenCount++;
       if (n >= maxBlocks) throw new CompletionError(joinHalves(lo, hi), `more than ${maxBlocks} blocks`);
+      // (After the bound, as the writer's walker counts a block before the writer places it.)
+      if (loc.gathered) throw new CompletionError(joinHalves(lo, hi), 'the block straddles two pages or segments: its Status is written in place only in a block that lies whole in one');
       this.grow(n + 1);
       const v = loc.view;
       const o = loc.offset;
@@ -235,9 +236,9 @@ export class ReferenceStatusWriter {
   /** The virtual address of block i (only on slow paths: decisions and errors). */
   private addressOf(i: number, image: MemoryImage): bigint {
     const seg = this.seg[i]!;
-    let k = 0;
-    for (const r of image.ranges()) if (k++ === seg) return r.address + BigInt(this.off[i]!);
-    return BigInt(this.off[i]!);
+    // (Segments, not ranges: segments that touch are one range.)
+    const segment = image instanceof SegmentImage ? image.segments[seg] : undefined;
+    return (segment?.base ?? 0n) + BigInt(this.off[i]!);
   }
 }
 

@@ -1195,7 +1195,7 @@ describe('encodeOnto', () => {
       ranges: () => region.ranges(),
     };
     const doc = { blocks: [{ address: '0x10000', Status: 1 }, { address: '0x10100', Status: 2 }] };
-    expect(refusal(() => encodeOnto(doc, gathering))).toBe('blocks[1] | blocks[1]: 0x10100 (+152 bytes) straddles two pages');
+    expect(refusal(() => encodeOnto(doc, gathering))).toBe('blocks[1] | blocks[1]: 0x10100 (+152 bytes) straddles two pages: it is read across them, but written in place only where it lies whole in one');
     expect(hex(capture)).toBe(hex(junk()));
   });
 

@@ -1,5 +1,6 @@
 import { type DumpInfo, openDump } from '../../codec/dump.js';
 import { PAGE_SIZE } from '../../codec/physical.js';
+import { escapeText, jsonText } from '../../codec/text.js';
 import { DumpError, UsageError } from '../../errors.js';
 import { paletteFor } from '../format-tree.js';
 import { EXIT, type Io, STDIO, parseOptions } from '../io.js';
@@ -45,7 +46,11 @@ const BUGCHECKS: Readonly<Record<number, string>> = {
 const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 const hex64 = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
 
-/** The `info --json` object: every DumpInfo field, 64-bit values as hex strings. */
+/**
+ * The `info --json` object: every DumpInfo field. Every value the dump holds in 64 bits, and every
+ * count derived from them, is a string, so that no JSON reader rounds it: hex for addresses and
+ * file offsets, decimal for counts and sizes. 32-bit values are numbers.
+ */
 export function infoJson(info: DumpInfo, extraWarnings: readonly string[] = []): Record<string, unknown> {
   return {
     file: info.fileName,
@@ -66,19 +71,23 @@ export function infoJson(info: DumpInfo, extraWarnings: readonly string[] = []):
     },
     systemTime: info.systemTime?.toISOString() ?? null,
     systemTimeRaw: hex(info.systemTimeRaw),
+    systemUpTime: String(info.systemUpTime),
     systemUpTimeSeconds: Number(info.systemUpTime) / 1e7,
     directoryTableBase: hex64(info.directoryTableBase),
+    pml4: hex(info.directoryTableBase & ~0xfffn),
     pfnDataBase: hex64(info.pfnDataBase),
     psLoadedModuleList: hex64(info.psLoadedModuleList),
     psActiveProcessHead: hex64(info.psActiveProcessHead),
     kdDebuggerDataBlock: hex64(info.kdDebuggerDataBlock),
-    requiredDumpSpace: Number(info.requiredDumpSpace),
+    requiredDumpSpace: String(info.requiredDumpSpace),
     physicalMemory: {
-      numberOfPages: Number(info.numberOfPages),
-      runs: info.runs.map((r) => ({ basePage: hex(r.basePage), pageCount: r.pageCount })),
+      numberOfPages: String(info.numberOfPages),
+      runs: info.runs.map((r) => ({ basePage: hex(r.basePage), pageCount: String(r.pageCount) })),
     },
-    pagesStored: info.pagesStored,
-    bitmap: info.bitmap ?? null,
+    pagesStored: String(info.pagesStored),
+    bitmap: info.bitmap
+      ? { signature: info.bitmap.signature, firstPage: hex(info.bitmap.firstPage), totalPresentPages: String(info.bitmap.totalPresentPages), bits: String(info.bitmap.bits) }
+      : null,
     comment: info.comment,
     warnings: [...info.warnings, ...extraWarnings],
   };
@@ -117,15 +126,15 @@ export function runInfo(argv: string[], io: Io): number {
   }
   const { info } = dump;
   if (values.json) {
-    io.out(`${JSON.stringify(infoJson(info, extra), null, 2)}\n`);
+    io.out(`${jsonText(infoJson(info, extra), 2)}\n`);
     return EXIT.OK;
   }
   const p = paletteFor(io.stdoutIsTty, io.env);
   const rows: [string, string][] = [];
   const row = (k: string, v: string): number => rows.push([k, v]);
-  row('file', `${info.fileName} (${info.fileSize} bytes, ${bytesText(info.fileSize)})`);
-  row('signature', info.signature);
-  row('dump type', `${info.dumpType} (${info.dumpTypeName}${info.bitmap ? `, ${info.bitmap.signature}` : ''})`);
+  row('file', `${escapeText(info.fileName)} (${info.fileSize} bytes, ${bytesText(info.fileSize)})`);
+  row('signature', escapeText(info.signature));
+  row('dump type', `${info.dumpType} (${info.dumpTypeName}${info.bitmap ? `, ${escapeText(info.bitmap.signature)}` : ''})`);
   row('OS build', `${info.minorVersion} (${info.majorVersion === 0xf ? 'free' : info.majorVersion === 0xc ? 'checked' : 'MajorVersion ' + hex(info.majorVersion)} build)`);
   row('machine', `${hex(info.machineImageType)} (${info.machineName})`);
   row('processors', String(info.numberProcessors));
@@ -134,7 +143,8 @@ export function runInfo(argv: string[], io: Io): number {
   row('parameters', info.bugCheckParameters.map(hex64).join(' '));
   row('system time', info.systemTime ? info.systemTime.toISOString() : `${hex(info.systemTimeRaw)} (not a date)`);
   row('up time', upTime(info.systemUpTime));
-  row('DTB', `${hex64(info.directoryTableBase)} (PML4 at physical ${hex(info.directoryTableBase & ~0xfffn)})`);
+  const flags = info.directoryTableBase & 0xfffn;
+  row('DTB', `${hex64(info.directoryTableBase)} (PML4 at physical ${hex(info.directoryTableBase & ~0xfffn)}${flags ? `; low 12 bits ${hex(flags)}, the PCID or flags, ignored` : ''})`);
   row('KdDebuggerDataBlock', hex64(info.kdDebuggerDataBlock));
   row('PsLoadedModuleList', hex64(info.psLoadedModuleList));
   row('PsActiveProcessHead', hex64(info.psActiveProcessHead));
@@ -148,10 +158,10 @@ export function runInfo(argv: string[], io: Io): number {
     row('bitmap', `${info.bitmap.bits} bits, ${info.bitmap.totalPresentPages} present, first page at file offset ${hex(info.bitmap.firstPage)}`);
   }
   row('required space', `${info.requiredDumpSpace} bytes`);
-  if (info.comment) row('comment', info.comment);
+  if (info.comment) row('comment', escapeText(info.comment));
   const warnings = [...info.warnings, ...extra];
   if (warnings.length === 0) row('warnings', 'none');
-  warnings.forEach((w, i) => row(i === 0 ? 'warnings' : '', p.yellow(w)));
+  warnings.forEach((w, i) => row(i === 0 ? 'warnings' : '', p.yellow(escapeText(w))));
   const width = Math.max(...rows.map(([k]) => k.length));
   io.out(rows.map(([k, v]) => `${p.bold(k.padEnd(width))}  ${v}`).join('\n') + '\n');
   return EXIT.OK;
