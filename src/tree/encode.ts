@@ -713,3 +713,43 @@ export function encodeOntoCopy(doc: EncodeInput, capture: Uint8Array, base: bigi
   encodeOnto(doc, SegmentImage.region(copy, base), options);
   return copy;
 }
+
+/**
+ * The document for another ABI or NDIS revision, for a compact encode: each `Header.Size` and part
+ * `Header.Length` that is the document's own structure size becomes the target's; going to NDIS
+ * 6.0, a TCP_OFFLOAD_STATE_DELEGATED.DWnd (6.1 only) is dropped when 0 and refused otherwise.
+ * Values that do not fit the target (a 64-bit pointer on x86) are left for the encoder to refuse
+ * with their path. The input is not modified; `base` is dropped when the ABI changes (the
+ * document's base is an address of the other ABI: the encoder then takes the target's default).
+ */
+export function convertDocument(doc: EncodeInput, to: { abi?: Abi; ndis?: NdisRevision }): EncodeInput {
+  const from = contextOf(doc, {});
+  const target = contextOf(doc, { ...(to.abi ? { abi: to.abi } : {}), ...(to.ndis ? { ndis: to.ndis } : {}) });
+  if (from.abi === target.abi && from.ndis === target.ndis) return doc;
+  const out = structuredClone(doc);
+  out.abi = target.abi.name;
+  out.ndis = target.ndis;
+  if (from.abi !== target.abi) delete out.base;
+  for (const { block, path } of preorder(out.blocks)) {
+    const header = block.Header;
+    if (isObject(header) && header.Size === from.block.size) header.Size = target.block.size;
+    const { type } = typeOf(block, path);
+    if (!isObject(block.state) || !type || !type.parts.length) continue;
+    const before = new Map(stateParts(type, from.abi, from.ndis).map((p) => [p.name, p.layout.size]));
+    for (const part of stateParts(type, target.abi, target.ndis)) {
+      const json = block.state[part.name];
+      if (!isObject(json)) continue;
+      if (isObject(json.Header) && json.Header.Length === before.get(part.name)) json.Header.Length = part.layout.size;
+      if (part.name === 'TCP_OFFLOAD_STATE_DELEGATED' && target.ndis === '6.0' && json.DWnd !== undefined) {
+        if (json.DWnd !== 0) {
+          throw new EncodeError(
+            `${path}.state.${part.name}.DWnd`,
+            `${JSON.stringify(json.DWnd)}, but NDIS 6.0 has no DWnd (TCP_OFFLOAD_STATE_DELEGATED gained it in 6.1): set it to 0 to drop it, or encode for NDIS 6.1`,
+          );
+        }
+        delete json.DWnd;
+      }
+    }
+  }
+  return out;
+}
