@@ -114,6 +114,27 @@ export function layerError(given: unknown, depth: number, path: string): never {
   );
 }
 
+/** The document's base when it is an address (where the document was decoded from), else undefined. */
+export function documentBase(doc: EncodeInput): bigint | undefined {
+  if (typeof doc.base !== 'string' || !/^0x[0-9a-f]{1,16}$/i.test(doc.base)) return undefined;
+  return BigInt(doc.base);
+}
+
+/**
+ * Compact mode reads neither `address` nor `offset` (every block is laid out anew), but the two
+ * are forms of one place: given together in a document decoded from a region (`base`), they agree.
+ */
+export function checkOffset(block: BlockInput, base: bigint | undefined, path: string): void {
+  if (base === undefined || block.offset === undefined || block.address === undefined) return;
+  const address = toInteger(block.address, { kind: 'pointer', to: 'VOID' }, undefined, 8, `${path}.address`);
+  if (block.offset !== Number(address - base)) {
+    throw new EncodeError(
+      `${path}.offset`,
+      `${JSON.stringify(block.offset) ?? String(block.offset)}, but address ${String(block.address)} is at offset ${address - base} of the document's base: address and offset disagree. Compact mode lays every block out anew and reads neither: remove them, or encode onto a capture (--onto) to write at an address`,
+    );
+  }
+}
+
 /** The value of Header.Type a block gives (its `type` and Header.Type agreed), and the state type it names. */
 function typeOf(block: BlockInput, path: string, current?: number): { value: number | undefined; type: StateType | undefined } {
   const value = blockTypeValue(block.type, block.Header, path, current);
@@ -229,8 +250,10 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
   const offsetAt = new Float64Array(n);
   const offsets = order.shared ? new Map<BlockInput, number>() : undefined;
   let cursor = 0;
+  const docBase = documentBase(doc);
   for (let i = 0; i < n; i++) {
     const block = order.blocks[i]!;
+    if (block.offset !== undefined) checkOffset(block, docBase, pathOf(i));
     const value = fastTypeValue(block, i, pathOf);
     const type = value >= 0 ? infoOf(value, types, ctx) : undefined;
     const role = fastRoleOf(block, i, pathOf, ptr);

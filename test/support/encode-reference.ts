@@ -7,7 +7,8 @@
  * and name; `type` and Header.Type; State's value and name; a port's host and stored order) are
  * read by src/tree/encode-forms.ts, as the general code reads them, and must agree; a `layer`
  * must match the block's depth; `role` and `*MiniportOffloadContext` must agree; a Header that is
- * not an object is refused instead of read as {}.
+ * not an object is refused instead of read as {}; `offset` and `address` given together in a
+ * document with a base must agree.
  */
 import { toInteger, writeStruct } from '../../src/codec/struct-io.js';
 import { EncodeError } from '../../src/errors.js';
@@ -17,7 +18,7 @@ import type { NdisRevision } from '../../src/layout/descriptor.js';
 import type { StructLayout } from '../../src/layout/msvc.js';
 import { layoutOf } from '../../src/layout/registry.js';
 import { FORMAT, ROLES, type Role } from '../../src/tree/document.js';
-import { layerError } from '../../src/tree/encode.js';
+import { checkOffset, documentBase, layerError } from '../../src/tree/encode.js';
 import { NETWORK_ORDER, blockTypeValue, connectionState, networkOrder, parseStatus } from '../../src/tree/encode-forms.js';
 import { parseIp } from '../../src/tree/ip.js';
 import { stateParts, stateSize } from '../../src/tree/state.js';
@@ -175,6 +176,7 @@ export function referenceEncodeTree(doc: EncodeInput, options: EncodeOptions = {
   const offsets = new Map<BlockInput, number>();
   let cursor = 0;
   for (const { block, path } of order) {
+    checkOffset(block, documentBase(doc), path);
     const { type } = typeOf(block, path);
     const role = roleOf(block, path, ptr);
     cursor = align(cursor, blockLayout.align);

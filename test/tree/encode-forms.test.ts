@@ -229,3 +229,16 @@ describe('members that follow from others: checked, never ignored', () => {
     expect(message(() => onto(doc))).toMatch(/SendDataHead: conflicts with SendDataHead, SendBacklogSize: they share bytes of one union; give one of them$/);
   });
 });
+
+describe('compact mode: address and offset are laid out anew, but must agree with each other', () => {
+  it('a decoded document encodes compactly; an address edited without its offset is refused, saying why', () => {
+    expect(encodeTree(fresh() as EncodeInput).bytes.length).toBeGreaterThan(0);
+    const doc = fresh();
+    tcp(doc).address = '0xffffc70a12340400';
+    expect(message(() => encodeTree(doc as EncodeInput))).toBe(
+      'blocks[0].dependents[0].dependents[0].offset: 376, but address 0xffffc70a12340400 is at offset 1024 of the document\'s base: address and offset disagree. Compact mode lays every block out anew and reads neither: remove them, or encode onto a capture (--onto) to write at an address',
+    );
+    // Without a base (segments, dumps) the offset is another file's: nothing to compare.
+    expect(encodeTree({ ...doc, base: null } as EncodeInput).bytes.length).toBeGreaterThan(0);
+  });
+});

@@ -23,7 +23,8 @@ Without --onto, lays the tree out anew, compactly from the root at offset 0 of O
 aligned, followed by its state, then its context cell and IP address bytes. Every block gets a
 new address, so "address", "offset" and the pointers (NextBlock, DependentBlockList,
 MiniportOffloadContext, a path's SourceAddress and DestinationAddress) are not read: they are
-recomputed. The same document always gives the same bytes.
+recomputed (an address and offset given together must still agree with the document's base).
+The same document always gives the same bytes.
 
 With --onto, writes every structure at its "address" onto a copy of CAPTURE and changes no byte
 the document does not describe; a form edited in the document (and only one) wins over forms
