@@ -148,3 +148,13 @@ describe('encode: the grammar', () => {
     expect(two.err).toMatch(/^ndis-offload: blocks\[0\]\.dependents\[0\]\.dependents\[0\]\.Status: its forms disagree: /);
   });
 });
+
+describe('encode: a document that does not say its ABI', () => {
+  it('is written for the --abi given, nothing converted', async () => {
+    const doc = join(dir, 'hand.json');
+    writeFileSync(doc, JSON.stringify({ blocks: [{ role: 'placeholder', Header: { Size: 152 } }] }));
+    const r = await run(['encode', doc, '--abi', 'x86', '-o', '-']);
+    expect(r.err).toBe('wrote standard output: 76 bytes, x86 NDIS 6.1, base and root 0x80000000\n');
+    expect(new DataView(r.bytes[0]!.buffer).getUint16(2, true)).toBe(152);
+  });
+});

@@ -73,8 +73,9 @@ function writeOutput(path: string, bytes: Uint8Array, io: EncodeIo): string {
   return 'standard output';
 }
 
-const sameAbi = (name: unknown, abi: Abi): boolean => (name ?? 'x64') === abi.name;
-const sameNdis = (name: unknown, ndis: NdisRevision): boolean => (name ?? '6.1') === ndis;
+// A document that does not say its ABI or revision is written for the one the option names.
+const sameAbi = (name: unknown, abi: Abi): boolean => name === undefined || name === abi.name;
+const sameNdis = (name: unknown, ndis: NdisRevision): boolean => name === undefined || name === ndis;
 
 export function runEncode(argv: string[], io: EncodeIo): number {
   const { values, positionals } = parseArgs({
@@ -115,10 +116,10 @@ export function runEncode(argv: string[], io: EncodeIo): number {
   if (values.onto) {
     // Onto a capture the structures are written where they are: their layout cannot change.
     if (isDoc && abi && !sameAbi(doc.abi, abi)) {
-      throw new UsageError(`--abi ${abi.name}: the document is ${String(doc.abi ?? 'x64')}, and --onto writes its structures where they are in the capture, laid out as decoded; encode without --onto to convert, or decode the capture with --abi ${abi.name}`);
+      throw new UsageError(`--abi ${abi.name}: the document is ${String(doc.abi)}, and --onto writes its structures where they are in the capture, laid out as decoded; encode without --onto to convert, or decode the capture with --abi ${abi.name}`);
     }
     if (isDoc && ndis && !sameNdis(doc.ndis, ndis)) {
-      throw new UsageError(`--ndis ${ndis}: the document is NDIS ${String(doc.ndis ?? '6.1')}, and --onto writes its structures where they are in the capture, laid out as decoded; encode without --onto to convert, or decode the capture with --ndis ${ndis}`);
+      throw new UsageError(`--ndis ${ndis}: the document is NDIS ${String(doc.ndis)}, and --onto writes its structures where they are in the capture, laid out as decoded; encode without --onto to convert, or decode the capture with --ndis ${ndis}`);
     }
     if (base !== undefined && docBase !== undefined && base !== docBase) {
       throw new UsageError(`--base 0x${base.toString(16)} and the document's base 0x${docBase.toString(16)} differ: --base says where ${values.onto}'s first byte is, the document's base where it was decoded from; give one, or make them agree`);
