@@ -653,7 +653,9 @@ function writeOnto(doc: EncodeInput, ctx: Context, image: MemoryImage, locate: (
     // The Location is reused by the next locate: keep what this block needs of it.
     const view = l.view;
     const at = l.offset;
-    if (block.offset !== undefined) {
+    // A document decoded from a region (it has a base) gives offsets in that region, which is this
+    // capture; one decoded from segments or a dump (base null) gives offsets in other files.
+    if (block.offset !== undefined && doc.base !== null) {
       const offset = l.imageOffset >= 0 ? l.imageOffset : null;
       if (block.offset !== offset) {
         throw new EncodeError(

@@ -242,3 +242,12 @@ describe('compact mode: address and offset are laid out anew, but must agree wit
     expect(encodeTree({ ...doc, base: null } as EncodeInput).bytes.length).toBeGreaterThan(0);
   });
 });
+
+describe('onto a capture: offsets of another file', () => {
+  it('a document decoded from segments or a dump (base null) gives offsets in those files: not compared', () => {
+    const doc = fresh();
+    doc.base = null;
+    tcp(doc).offset = 0x2000;
+    expect(Buffer.from(onto(doc)).equals(Buffer.from(capture))).toBe(true);
+  });
+});
