@@ -2,6 +2,9 @@
  * Issue 22, "every printed form is input": for any decoded document, any member and any one of
  * its printed forms, changing that one form to a new valid value and encoding onto the capture
  * changes exactly that member's bytes, to that value, and decoding back prints the new value.
+ * The forms: every plain member (union alternatives included), Status's value, hex and name, a
+ * block's type and Header.Type, State's value and name, a linker's context cell, a path's address
+ * text, and a port given in host order.
  *
  * The expected bytes are written here by hand (little-endian stores at the member's place from
  * the layout), not by the encoder. Not edited here: the pointers that decoding follows
@@ -181,6 +184,27 @@ function editsOf(doc: TreeDocument, abi: Abi, ndis: NdisRevision, base: bigint):
           for (const m of plainMembers(part.layout.fields, abi, skip)) {
             const p = m.index === undefined ? [...pp, ...m.path] : [...pp, ...m.path, m.index];
             out.push(plainEdit(m, pp, partAt, abi, get({ blocks: doc.blocks }, p)));
+          }
+          if (part.name === 'TCP_OFFLOAD_STATE_CONST') {
+            // A port given in host order ({ "host": N }): stored in network byte order.
+            for (const port of ['RemotePort', 'LocalPort']) {
+              const portAt = partAt + part.layout.fields.find((f) => f.name === port)!.offset;
+              out.push(
+                fc.integer({ min: 0, max: 0xffff }).filter((host) => ((host & 0xff) << 8 | (host >> 8)) !== json[port]).map((host) => {
+                  const stored = ((host & 0xff) << 8) | (host >> 8);
+                  return {
+                    what: `${pp.join('.')}.${port}.host`,
+                    apply: (d) => set(d, [...pp, port], { host }),
+                    store: (b) => {
+                      b[portAt] = host >> 8;
+                      b[portAt + 1] = host & 0xff;
+                    },
+                    read: (d) => get(d, [...pp, port]),
+                    want: stored,
+                  };
+                }),
+              );
+            }
           }
           if (part.name === 'TCP_OFFLOAD_STATE_DELEGATED') {
             const stateAt = partAt + part.layout.fields.find((f) => f.name === 'State')!.offset;
