@@ -148,6 +148,15 @@ function block(r: R, layer: number, abi: Abi, shared: BlockInput[]): BlockInput 
   }
   if (r.chance(0.1)) b.Header = { ...(b.Header as object), Size: r.bad(0.2) ? 70000 : 152, ...(r.chance(0.3) ? { Revision: 1 } : {}) };
   if (r.chance(0.1)) Object.assign(b, members(r, layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', abi).fields.filter((f) => f.name !== 'Header'), abi.pointerSize));
+  // The members that follow from others (issue 22): a layer (now and then not the depth's), a cell beside
+  // any role (a new offload's NULL, now and then not), an address and offset (now and then disagreeing).
+  if (r.chance(0.2)) b.layer = r.bad(0.3) ? r.pick(LAYERS) : LAYERS[layer];
+  if (b.role !== 'linker' && r.chance(0.1)) b['*MiniportOffloadContext'] = r.chance(0.7) ? '0x0' : '0x10';
+  if (r.chance(0.1)) {
+    const offset = r.int(1 << 20) * 8;
+    b.address = `0x${(0x81230000 + offset).toString(16)}`;
+    b.offset = r.bad(0.3) ? offset + 8 : offset;
+  }
   if (b.role === 'linker' && r.chance(0.7)) {
     b['*MiniportOffloadContext'] = r.bad(0.3) ? r.pick(['0x0', 'zz', '0x0000000000000000', 0, -5]) : r.pick(['0xffffc70a0f6e2a40', '0x8f6e2a40', '8f6e2a40', 12345, ' 0x10', '0xFFFF']);
   }
