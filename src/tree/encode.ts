@@ -135,6 +135,20 @@ export function checkOffset(block: BlockInput, base: bigint | undefined, path: s
   }
 }
 
+/** `root` (decode prints it) is the first block's address: given beside it, the two agree. */
+export function checkRoot(doc: EncodeInput): void {
+  const first = doc.blocks[0];
+  if (doc.root === undefined || doc.root === null || typeof first !== 'object' || first === null || first.address === undefined) return;
+  const pointer = { kind: 'pointer', to: 'VOID' } as const;
+  const root = toInteger(doc.root, pointer, undefined, 8, '$.root');
+  if (root !== toInteger(first.address, pointer, undefined, 8, 'blocks[0].address')) {
+    throw new EncodeError(
+      'blocks[0].address',
+      `${String(first.address)}, but the document's root is ${String(doc.root)}: the root is the first block's address, so the two must agree (to write the tree elsewhere, edit both)`,
+    );
+  }
+}
+
 /** The value of Header.Type a block gives (its `type` and Header.Type agreed), and the state type it names. */
 function typeOf(block: BlockInput, path: string, current?: number): { value: number | undefined; type: StateType | undefined } {
   const value = blockTypeValue(block.type, block.Header, path, current);
@@ -239,6 +253,7 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
 
   // Pass 1: measure. Each block, then its state, its context cell, its address bytes.
   const order = preorderList(doc.blocks);
+  checkRoot(doc);
   const pathOf = (i: number): string => order.path(i);
   const n = order.blocks.length;
   const blockType: (TypeInfo | undefined)[] = new Array(n);
@@ -645,6 +660,7 @@ function writeOnto(doc: EncodeInput, ctx: Context, image: MemoryImage, locate: (
   const parseAddr = (v: unknown, path: string): bigint => toInteger(v, { kind: 'pointer', to: 'VOID' }, undefined, ptr, path);
   const readPtr = (view: DataView, at: number): bigint => (ptr === 8 ? view.getBigUint64(at, true) : BigInt(view.getUint32(at, true)));
 
+  checkRoot(doc);
   for (const { block, path } of preorder(doc.blocks)) {
     if (block.address === undefined) throw new EncodeError(`${path}.address`, 'encoding onto a capture needs every block\'s address');
     const address = parseAddr(block.address, `${path}.address`);

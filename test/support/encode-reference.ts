@@ -8,7 +8,7 @@
  * read by src/tree/encode-forms.ts, as the general code reads them, and must agree; a `layer`
  * must match the block's depth; `role` and `*MiniportOffloadContext` must agree; a Header that is
  * not an object is refused instead of read as {}; `offset` and `address` given together in a
- * document with a base must agree.
+ * document with a base must agree, and so must `root` and the first block's `address`.
  */
 import { toInteger, writeStruct } from '../../src/codec/struct-io.js';
 import { EncodeError } from '../../src/errors.js';
@@ -18,7 +18,7 @@ import type { NdisRevision } from '../../src/layout/descriptor.js';
 import type { StructLayout } from '../../src/layout/msvc.js';
 import { layoutOf } from '../../src/layout/registry.js';
 import { FORMAT, ROLES, type Role } from '../../src/tree/document.js';
-import { checkOffset, documentBase, layerError } from '../../src/tree/encode.js';
+import { checkOffset, checkRoot, documentBase, layerError } from '../../src/tree/encode.js';
 import { NETWORK_ORDER, blockTypeValue, connectionState, networkOrder, parseStatus } from '../../src/tree/encode-forms.js';
 import { parseIp } from '../../src/tree/ip.js';
 import { stateParts, stateSize } from '../../src/tree/state.js';
@@ -173,6 +173,7 @@ export function referenceEncodeTree(doc: EncodeInput, options: EncodeOptions = {
 
   // Pass 1: measure. Each block, then its state, its context cell, its address bytes.
   const order = [...preorder(doc.blocks)];
+  checkRoot(doc);
   const offsets = new Map<BlockInput, number>();
   let cursor = 0;
   for (const { block, path } of order) {

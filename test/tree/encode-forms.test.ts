@@ -251,3 +251,13 @@ describe('onto a capture: offsets of another file', () => {
     expect(Buffer.from(onto(doc)).equals(Buffer.from(capture))).toBe(true);
   });
 });
+
+describe('root: the first block\'s address', () => {
+  it('a root that is not blocks[0].address is refused in both modes, saying what to edit', () => {
+    const doc = fresh();
+    doc.root = '0xffffc70a12340738';
+    const want = "blocks[0].address: 0xffffc70a12340000, but the document's root is 0xffffc70a12340738: the root is the first block's address, so the two must agree (to write the tree elsewhere, edit both)";
+    expect(message(() => onto(doc))).toBe(want);
+    expect(message(() => encodeTree(doc as EncodeInput))).toBe(want);
+  });
+});
