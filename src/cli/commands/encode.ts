@@ -17,7 +17,8 @@ TREE.json may be - (standard input), OUT may be - (standard output, not a termin
 Every form of a value the decoder prints is input, and forms that disagree are refused: Status
 as value, hex and name; the block's type and Header.Type; State as value and name. A port may
 be given in host order as { "host": 445 }. A layer that is not the block's depth, a role the
-context cell contradicts, or (with --onto) an offset that is not the address's, is refused.
+context cell contradicts, a root that is not the first block's address, or an offset that is not
+the address's, is refused.
 
 Without --onto, lays the tree out anew, compactly from the root at offset 0 of OUT: each block
 aligned, followed by its state, then its context cell and IP address bytes. Every block gets a
