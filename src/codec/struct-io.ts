@@ -121,13 +121,13 @@ export function toBytes(v: unknown, count: number, path: string): Uint8Array {
   return bytes;
 }
 
-function writeField(f: PlacedField, dv: DataView, base: number, v: unknown, ptrSize: number, path: string): void {
+function writeField(f: PlacedField, dv: DataView, base: number, v: unknown, ptrSize: number, path: string, onto: boolean): void {
   const at = base + f.offset;
   if (f.fields) {
     if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) {
       throw new EncodeError(path, 'expected an object');
     }
-    writeFields(f.fields, dv, base, v as Record<string, unknown>, ptrSize, path);
+    writeFields(f.fields, dv, base, v as Record<string, unknown>, ptrSize, path, onto);
     return;
   }
   if (f.bitWidth !== undefined) {
@@ -184,13 +184,16 @@ function writeFields(
   obj: Record<string, unknown>,
   ptrSize: number,
   path: string,
+  onto: boolean,
 ): void {
   const known = new Set(fields.map((f) => f.name));
   for (const k of Object.keys(obj)) {
     if (!known.has(k)) throw new EncodeError(`${path}.${k}`, 'no such member');
   }
   // Members of one anonymous union overlap: write only the alternatives whose value differs from
-  // the bytes already there, then check every alternative given reads back as given.
+  // the bytes already there, then check that they read back as given. Onto a capture the others
+  // (which held the bytes' value) are unedited forms of the same bytes, and the edited one wins;
+  // on fresh bytes every alternative given must read back.
   const unionMembers = new Map<number, PlacedField[]>();
   for (const f of fields) {
     if (!(f.name in obj)) continue;
@@ -200,12 +203,12 @@ function writeFields(
       unionMembers.set(f.union.id, list);
       continue;
     }
-    writeField(f, dv, base, obj[f.name], ptrSize, `${path}.${f.name}`);
+    writeField(f, dv, base, obj[f.name], ptrSize, `${path}.${f.name}`, onto);
   }
   for (const members of unionMembers.values()) {
     const changed = members.filter((f) => !sameValue(readField(f, dv, base, ptrSize), obj[f.name], f, ptrSize, `${path}.${f.name}`));
-    for (const f of changed) writeField(f, dv, base, obj[f.name], ptrSize, `${path}.${f.name}`);
-    for (const f of members) {
+    for (const f of changed) writeField(f, dv, base, obj[f.name], ptrSize, `${path}.${f.name}`, onto);
+    for (const f of onto ? changed : members) {
       if (!sameValue(readField(f, dv, base, ptrSize), obj[f.name], f, ptrSize, `${path}.${f.name}`)) {
         throw new EncodeError(
           `${path}.${f.name}`,
@@ -219,7 +222,9 @@ function writeFields(
 /**
  * Writes the members given in `obj` into the structure at `offset`; members not given keep their
  * bytes. Values are checked against their C types first: nothing out of range is truncated.
+ * `onto`: the bytes are a capture's, so an alternative of a union that still holds their value is
+ * an unedited form of the bytes another alternative changes (otherwise every one must read back).
  */
-export function writeStruct(layout: StructLayout, dv: DataView, offset: number, obj: Record<string, unknown>, path = layout.name): void {
-  writeFields(layout.fields, dv, offset, obj, layout.abi.pointerSize, path);
+export function writeStruct(layout: StructLayout, dv: DataView, offset: number, obj: Record<string, unknown>, path = layout.name, onto = false): void {
+  writeFields(layout.fields, dv, offset, obj, layout.abi.pointerSize, path, onto);
 }

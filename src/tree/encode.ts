@@ -3,23 +3,19 @@
  * capture at the blocks' addresses, changing no byte the document does not describe.
  */
 import { Location, type MemoryImage, SegmentImage } from '../codec/image.js';
-import { toInteger, writeStruct } from '../codec/struct-io.js';
+import { readStruct, toInteger, writeStruct } from '../codec/struct-io.js';
 import { EncodeError } from '../errors.js';
 import { X64, X86, type Abi } from '../layout/abi.js';
-import {
-  LAYERS,
-  NDIS_STATUS_VALUES,
-  type StateType,
-  TCP_OFFLOAD_CONNECTION_STATE,
-  stateType,
-  stateTypeNamed,
-} from '../layout/constants.js';
+import { LAYERS, NDIS_STATUS_VALUES, type StateType, TCP_OFFLOAD_CONNECTION_STATE, stateType, stateTypeNamed } from '../layout/constants.js';
 import type { NdisRevision } from '../layout/descriptor.js';
 import type { StructLayout } from '../layout/msvc.js';
 import { layoutOf } from '../layout/registry.js';
-import { FORMAT, ROLES, type Role } from './document.js';
+import { didYouMean } from '../suggest.js';
+import { FORMAT, ROLES, type Role, hexPtr } from './document.js';
+import { NETWORK_ORDER, blockTypeValue, connectionState, networkOrder, parseStatus } from './encode-forms.js';
 import { parseIp } from './ip.js';
-import { stateParts, stateSize } from './state.js';
+import { classify } from './roles.js';
+import { expectedLengths, stateParts, stateSize } from './state.js';
 import { type StructWriter, isPlain, partWriter, writeHexPointer } from './encode-writers.js';
 import { blockOffsets } from './walk.js';
 
@@ -100,6 +96,7 @@ function* preorder(blocks: BlockInput[]): Generator<{ block: BlockInput; path: s
     const block = top.list[i]!;
     const path = `${top.path}[${i}]`;
     if (typeof block !== 'object' || block === null) throw new EncodeError(path, 'expected a block object');
+    if (block.layer !== undefined && block.layer !== LAYERS[top.layer]) layerError(block.layer, top.layer, path);
     const deps = block.dependents ?? [];
     if (!Array.isArray(deps)) throw new EncodeError(`${path}.dependents`, 'expected an array');
     if (deps.length && top.layer >= LAYERS.length - 1) throw new EncodeError(`${path}.dependents`, 'a TCP block cannot have dependents');
@@ -108,53 +105,111 @@ function* preorder(blocks: BlockInput[]): Generator<{ block: BlockInput; path: s
   }
 }
 
-function typeOf(block: BlockInput, path: string): StateType | undefined {
-  if (typeof block.type === 'string' && !block.type.startsWith('unknown')) {
-    const t = stateTypeNamed(block.type);
-    if (!t) throw new EncodeError(`${path}.type`, `unknown OFFLOAD_STATE_TYPE '${block.type}'`);
-    return t;
+/** `layer` follows from where a block sits; a given one that does not match is an error, never ignored. */
+export function layerError(given: unknown, depth: number, path: string): never {
+  const where = depth === 0 ? 'in the root chain, `blocks`' : `among the dependents of a ${LAYERS[depth - 1]} block`;
+  throw new EncodeError(
+    `${path}.layer`,
+    `${JSON.stringify(given) ?? String(given)}, but the block is ${where}, so at the ${LAYERS[depth]} layer: the layer follows from where a block sits; move the block, or give layer '${LAYERS[depth]}'`,
+  );
+}
+
+/** The document's base when it is an address (where the document was decoded from), else undefined. */
+export function documentBase(doc: EncodeInput): bigint | undefined {
+  if (typeof doc.base !== 'string' || !/^0x[0-9a-f]{1,16}$/i.test(doc.base)) return undefined;
+  return BigInt(doc.base);
+}
+
+/**
+ * Compact mode reads neither `address` nor `offset` (every block is laid out anew), but the two
+ * are forms of one place: given together in a document decoded from a region (`base`), they agree.
+ */
+export function checkOffset(block: BlockInput, base: bigint | undefined, path: string): void {
+  if (base === undefined || block.offset === undefined || block.address === undefined) return;
+  const address = toInteger(block.address, { kind: 'pointer', to: 'VOID' }, undefined, 8, `${path}.address`);
+  if (block.offset !== Number(address - base)) {
+    throw new EncodeError(
+      `${path}.offset`,
+      `${JSON.stringify(block.offset) ?? String(block.offset)}, but address ${String(block.address)} is at offset ${address - base} of the document's base: address and offset disagree. Compact mode lays every block out anew and reads neither: remove them, or encode onto a capture (--onto) to write at an address`,
+    );
   }
-  const header = block.Header as Record<string, unknown> | undefined;
-  return typeof header?.Type === 'number' ? stateType(header.Type) : undefined;
 }
 
-function roleOf(block: BlockInput, path: string): Role {
-  if (block.role === undefined) return block.state ? 'new-offload' : 'placeholder';
-  if (!ROLES.includes(block.role)) throw new EncodeError(`${path}.role`, `unknown role '${String(block.role)}' (expected ${ROLES.join(', ')})`);
-  return block.role;
-}
-
-/** Status as a number, a hex word, a name, or the decoder's { value, hex, name } object. */
-export function parseStatus(v: unknown, path: string): number {
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    v = o.name !== undefined && !String(o.name).startsWith('unknown') ? o.name : o.hex ?? o.value;
+/** `root` (decode prints it) is the first block's address: given beside it, the two agree. */
+export function checkRoot(doc: EncodeInput): void {
+  const first = doc.blocks[0];
+  if (doc.root === undefined || doc.root === null || typeof first !== 'object' || first === null || first.address === undefined) return;
+  const pointer = { kind: 'pointer', to: 'VOID' } as const;
+  const root = toInteger(doc.root, pointer, undefined, 8, '$.root');
+  if (root !== toInteger(first.address, pointer, undefined, 8, 'blocks[0].address')) {
+    throw new EncodeError(
+      'blocks[0].address',
+      `${String(first.address)}, but the document's root is ${String(doc.root)}: the root is the first block's address, so the two must agree (to write the tree elsewhere, edit both)`,
+    );
   }
-  if (typeof v === 'string' && v in NDIS_STATUS_VALUES) return NDIS_STATUS_VALUES[v as keyof typeof NDIS_STATUS_VALUES];
-  return Number(toInteger(v, { kind: 'scalar', name: 'NDIS_STATUS' }, undefined, 8, path));
 }
 
-function blockMembers(block: BlockInput, ctx: Context, path: string, type: StateType | undefined, linked: boolean): Record<string, unknown> {
+/** The value of Header.Type a block gives (its `type` and Header.Type agreed), and the state type it names. */
+function typeOf(block: BlockInput, path: string, current?: number): { value: number | undefined; type: StateType | undefined } {
+  const value = blockTypeValue(block.type, block.Header, path, current);
+  const v = value ?? current;
+  return { value, type: v === undefined ? undefined : stateType(v) };
+}
+
+function checkRole(role: unknown, path: string): Role {
+  if (!ROLES.includes(role as Role)) throw new EncodeError(`${path}.role`, `unknown role '${String(role)}' (expected ${ROLES.join(', ')})${typeof role === 'string' ? didYouMean(role, ROLES) : ''}`);
+  return role as Role;
+}
+
+/**
+ * The role of a block in a compact image, from `role` and `*MiniportOffloadContext` (the cell the
+ * role is read from): given, they must agree; a cell alone says linker (non-NULL) or new offload
+ * (NULL); neither: new offload with state, else placeholder.
+ */
+function roleOf(block: BlockInput, path: string, ptr: number): Role {
+  const cell = block['*MiniportOffloadContext'];
+  const cellPath = `${path}.*MiniportOffloadContext`;
+  const value = cell === undefined || block.role === 'linker' ? undefined : toInteger(cell, { kind: 'pointer', to: 'VOID' }, undefined, ptr, cellPath);
+  if (block.role === undefined) return value === undefined ? (block.state ? 'new-offload' : 'placeholder') : value === 0n ? 'new-offload' : 'linker';
+  const role = checkRole(block.role, path);
+  if (value === undefined || role === 'linker') return role; // a linker's cell is checked where it is written
+  if (role === 'placeholder') throw new EncodeError(cellPath, 'a placeholder has no context cell (its MiniportOffloadContext is NULL): remove *MiniportOffloadContext, or give role linker (a non-NULL cell) or new-offload (a NULL cell)');
+  if (role === 'new-offload' && value !== 0n) throw new EncodeError(cellPath, `${hexPtr(value, ptr)}, but a new offload's cell holds NULL (the target writes its context there): give role linker, or *MiniportOffloadContext NULL`);
+  return role;
+}
+
+export { parseStatus };
+
+function blockMembers(block: BlockInput, ctx: Context, path: string, typeValue: number | undefined, linked: boolean, currentStatus?: number): Record<string, unknown> {
   const members: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(block)) {
     if (BLOCK_META.has(k)) continue;
     if (linked && (k === 'NextBlock' || k === 'DependentBlockList' || k === 'MiniportOffloadContext')) continue;
-    members[k] = k === 'Status' ? parseStatus(v, `${path}.Status`) : v;
+    members[k] = k === 'Status' ? parseStatus(v, `${path}.Status`, currentStatus) : v;
   }
-  const header = { ...((block.Header as Record<string, unknown> | undefined) ?? {}) };
-  if (header.Type === undefined && type) header.Type = type.value;
-  if (header.Size === undefined) header.Size = ctx.block.size;
-  members.Header = header;
+  const given = block.Header;
+  if (given !== undefined && !isObject(given)) return members; // writeStruct says what is wrong with it
+  const header: Record<string, unknown> = { ...given };
+  if (typeValue !== undefined) header.Type = typeValue;
+  // A fresh image gets the block's Size by default; onto a capture only what is given is written.
+  if (linked && header.Size === undefined) header.Size = ctx.block.size;
+  if (linked || Object.keys(header).length) members.Header = header;
   return members;
 }
 
-function partMembers(json: Record<string, unknown>, part: StructLayout, linked: boolean): Record<string, unknown> {
+/** The value of a member with more than one form, as the capture holds it (onto), or undefined (compact). */
+type Current = (member: string) => number | undefined;
+
+function partMembers(json: Record<string, unknown>, part: StructLayout, linked: boolean, path: string, current?: Current): Record<string, unknown> {
   const members: Record<string, unknown> = {};
+  const network = NETWORK_ORDER[part.name];
   for (const k of Object.keys(json)) {
     if (k.charCodeAt(0) === 42) continue; // '*': what a pointer points to, not a member
     if (linked && (k === 'SourceAddress' || k === 'DestinationAddress')) continue;
     const v = json[k];
-    members[k] = k === 'State' && part.name === 'TCP_OFFLOAD_STATE_DELEGATED' ? connectionState(v) : v;
+    if (k === 'State' && part.name === 'TCP_OFFLOAD_STATE_DELEGATED' && v !== undefined) members[k] = connectionState(v, `${path}.${k}`, current?.(k));
+    else if (network?.includes(k) && v !== undefined) members[k] = networkOrder(v, `${path}.${k}`, current?.(k));
+    else members[k] = v;
   }
   // A fresh image gets the part's Length by default; onto a capture only what is given is written.
   if (linked) {
@@ -165,11 +220,11 @@ function partMembers(json: Record<string, unknown>, part: StructLayout, linked: 
   return members;
 }
 
-function connectionState(v: unknown): unknown {
-  const o = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
-  const name = o ? o.name : v;
-  const i = typeof name === 'string' ? (TCP_OFFLOAD_CONNECTION_STATE as readonly string[]).indexOf(name) : -1;
-  return i >= 0 ? i : o ? o.value : v;
+/** The compiled part writers' State: a number or a known name, else NaN (the general code then judges it). */
+function fastConnectionState(v: unknown): unknown {
+  if (typeof v === 'number') return v;
+  const i = typeof v === 'string' ? (TCP_OFFLOAD_CONNECTION_STATE as readonly string[]).indexOf(v) : -1;
+  return i >= 0 ? i : Number.NaN;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -198,19 +253,26 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
 
   // Pass 1: measure. Each block, then its state, its context cell, its address bytes.
   const order = preorderList(doc.blocks);
+  checkRoot(doc);
   const pathOf = (i: number): string => order.path(i);
   const n = order.blocks.length;
   const blockType: (TypeInfo | undefined)[] = new Array(n);
+  // Header.Type as the document gives it (-1: not given), for the general code.
+  const typeValue = new Int16Array(n);
   const blockRole = new Uint8Array(n);
   // Where each block goes. A block object met twice goes where it was met last (a Map by object,
   // as encodeOnto's addresses would have it); distinct objects, the common case, by index.
   const offsetAt = new Float64Array(n);
   const offsets = order.shared ? new Map<BlockInput, number>() : undefined;
   let cursor = 0;
+  const docBase = documentBase(doc);
   for (let i = 0; i < n; i++) {
     const block = order.blocks[i]!;
-    const type = fastTypeOf(block, types, ctx, i, pathOf);
-    const role = fastRoleOf(block, i, pathOf);
+    if (block.offset !== undefined) checkOffset(block, docBase, pathOf(i));
+    const value = fastTypeValue(block, i, pathOf);
+    const type = value >= 0 ? infoOf(value, types, ctx) : undefined;
+    const role = fastRoleOf(block, i, pathOf, ptr);
+    typeValue[i] = value;
     blockType[i] = type;
     blockRole[i] = role;
     cursor = align(cursor, blockLayout.align);
@@ -252,7 +314,8 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
     if (!writeBlockFast(block, type, dv, at, blockFields)) {
       general++;
       const path = pathOf(i);
-      writeStruct(blockLayout, dv, at, blockMembers(block, ctx, path, type?.type, true), path);
+      const value = typeValue[i]!;
+      writeStruct(blockLayout, dv, at, blockMembers(block, ctx, path, value >= 0 ? value : undefined, true), path);
     }
     if (next >= 0) writeAddr(at + NEXT, offsetAt[next]!);
     else writeNull(at + NEXT);
@@ -265,6 +328,7 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
       tail = align(tail, ptr);
       writeAddr(at + CTX, tail);
       const cell = block['*MiniportOffloadContext'];
+      // (roleOf has checked a cell given beside role new-offload: it is NULL.)
       if (role === NEW) writeNull(tail);
       else if (cell === undefined) writeAddr(tail, at);
       else if (!writeHexPointer(dv, tail, cell, ptr)) {
@@ -282,7 +346,8 @@ export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): Encod
       const json = block.state![part.name]!;
       if (!part.write(dv, partAt, json)) {
         general++;
-        writeStruct(part.layout, dv, partAt, partMembers(json, part.layout, true), `${pathOf(i)}.state.${part.name}`);
+        const path = `${pathOf(i)}.state.${part.name}`;
+        writeStruct(part.layout, dv, partAt, partMembers(json, part.layout, true, path), path);
       }
       if (part.name === 'PATH_OFFLOAD_STATE_CONST' && type?.type.addressBytes) {
         const size = type.type.addressBytes;
@@ -368,6 +433,7 @@ function preorderList(top: BlockInput[]): Preorder {
     owner[index] = frame.owner;
     position[index] = i;
     if (typeof block !== 'object' || block === null) throw new EncodeError(path(index), 'expected a block object');
+    if (block.layer !== undefined && block.layer !== LAYERS[frame.layer]) layerError(block.layer, frame.layer, path(index));
     const deps = block.dependents ?? [];
     if (!Array.isArray(deps)) throw new EncodeError(`${path(index)}.dependents`, 'expected an array');
     if (deps.length && frame.layer >= LAYERS.length - 1) throw new EncodeError(`${path(index)}.dependents`, 'a TCP block cannot have dependents');
@@ -408,7 +474,9 @@ function typeInfo(ctx: Context): Map<StateType, TypeInfo> {
   return m;
 }
 
-function infoOf(type: StateType, cache: Map<StateType, TypeInfo>, ctx: Context): TypeInfo {
+function infoOf(value: number, cache: Map<StateType, TypeInfo>, ctx: Context): TypeInfo | undefined {
+  const type = stateType(value);
+  if (!type) return undefined;
   let t = cache.get(type);
   if (!t) {
     const parts = type.parts.length
@@ -418,7 +486,7 @@ function infoOf(type: StateType, cache: Map<StateType, TypeInfo>, ctx: Context):
           offset: p.offset,
           write: partWriter(p.layout, {
             lengthAt: p.layout.fields.find((f) => f.name === 'Header')!.fields!.find((f) => f.name === 'Length')!.offset,
-            connectionState: p.name === 'TCP_OFFLOAD_STATE_DELEGATED' ? connectionState : undefined,
+            connectionState: p.name === 'TCP_OFFLOAD_STATE_DELEGATED' ? fastConnectionState : undefined,
           }),
           source: p.layout.fields.find((f) => f.name === 'SourceAddress')?.offset ?? -1,
           destination: p.layout.fields.find((f) => f.name === 'DestinationAddress')?.offset ?? -1,
@@ -430,21 +498,24 @@ function infoOf(type: StateType, cache: Map<StateType, TypeInfo>, ctx: Context):
   return t;
 }
 
-function fastTypeOf(block: BlockInput, cache: Map<StateType, TypeInfo>, ctx: Context, i: number, pathOf: (i: number) => string): TypeInfo | undefined {
+/** Header.Type as the block gives it (`type` and Header.Type agreed), -1 for neither; a known name and no Header without the general code. */
+function fastTypeValue(block: BlockInput, i: number, pathOf: (i: number) => string): number {
   const name = block.type;
-  let type: StateType | undefined;
-  if (typeof name === 'string' && !name.startsWith('unknown')) type = stateTypeNamed(name) ?? typeOf(block, pathOf(i)); // typeOf throws: an unknown name
-  else {
-    const header = block.Header as Record<string, unknown> | undefined;
-    type = typeof header?.Type === 'number' ? stateType(header.Type) : undefined;
-  }
-  return type ? infoOf(type, cache, ctx) : undefined;
+  if (block.Header === undefined && typeof name === 'string') {
+    const t = stateTypeNamed(name);
+    if (t) return t.value;
+  } else if (block.Header === undefined && name === undefined) return -1;
+  return typeOf(block, pathOf(i)).value ?? -1;
 }
 
-function fastRoleOf(block: BlockInput, i: number, pathOf: (i: number) => string): number {
-  if (block.role === undefined) return block.state ? NEW : PLACEHOLDER;
-  const r = ROLE_CODES.get(block.role);
-  return r ?? ROLE_CODES.get(roleOf(block, pathOf(i)))!; // roleOf throws for an unknown role
+function fastRoleOf(block: BlockInput, i: number, pathOf: (i: number) => string, ptr: number): number {
+  if (block.role === 'linker') return LINKER; // its cell is checked where it is written
+  if (block['*MiniportOffloadContext'] === undefined) {
+    if (block.role === undefined) return block.state ? NEW : PLACEHOLDER;
+    const r = ROLE_CODES.get(block.role);
+    if (r !== undefined) return r;
+  }
+  return ROLE_CODES.get(roleOf(block, pathOf(i), ptr))!;
 }
 
 /** checkParts for a well-formed `state`; otherwise checkParts itself, to throw its error. */
@@ -513,6 +584,7 @@ function compiledBlock(ctx: Context): BlockFields {
 function writeBlockFast(block: BlockInput, type: TypeInfo | undefined, dv: DataView, at: number, f: BlockFields): boolean {
   let status: number | undefined;
   if (!isPlain(block)) return false;
+  if (block.type !== undefined && !type) return false; // `unknown (N)`: the general code writes N
   for (const k in block) {
     if (k === 'role' || k === 'type' || k === 'state' || k === 'dependents' || BLOCK_META.has(k)) continue;
     if (k !== 'Status') return false; // NextBlock & co (overwritten anyway), Header, other members: the general code
@@ -569,53 +641,111 @@ export function encodeOnto(doc: EncodeInput, image: MemoryImage, options: Encode
     return loc;
   };
   try {
-    writeOnto(doc, ctx, locate);
+    writeOnto(doc, ctx, image, locate);
   } catch (e) {
     for (let k = undo.length - 1; k >= 0; k--) undo[k]!.bytes.set(undo[k]!.old);
     throw e;
   }
 }
 
-function writeOnto(doc: EncodeInput, ctx: Context, locate: (address: bigint, size: number, path: string) => Location): void {
+const ROLE_REASON: Record<Role, string> = {
+  placeholder: 'a placeholder MiniportOffloadContext NULL',
+  'new-offload': 'a new offload a MiniportOffloadContext that points to a cell holding NULL (*MiniportOffloadContext NULL)',
+  linker: 'a linker a MiniportOffloadContext that points to a non-NULL cell (*MiniportOffloadContext)',
+};
+
+function writeOnto(doc: EncodeInput, ctx: Context, image: MemoryImage, locate: (address: bigint, size: number, path: string) => Location): void {
   const { abi, block: blockLayout } = ctx;
   const ptr = abi.pointerSize;
+  const f = compiledBlock(ctx);
+  const headerSize = layoutOf('OFFLOAD_STATE_HEADER', abi, ctx.ndis).size;
+  const scratch = new Location();
   const parseAddr = (v: unknown, path: string): bigint => toInteger(v, { kind: 'pointer', to: 'VOID' }, undefined, ptr, path);
+  const readPtr = (view: DataView, at: number): bigint => (ptr === 8 ? view.getBigUint64(at, true) : BigInt(view.getUint32(at, true)));
 
+  checkRoot(doc);
   for (const { block, path } of preorder(doc.blocks)) {
     if (block.address === undefined) throw new EncodeError(`${path}.address`, 'encoding onto a capture needs every block\'s address');
     const address = parseAddr(block.address, `${path}.address`);
-    // The bytes say the role (through the context cell); a role given must still be one.
-    if (block.role !== undefined) roleOf(block, path);
-    const type = typeOf(block, path);
-    const members = blockMembers(block, ctx, path, type, false);
-    if (block.Header === undefined) delete members.Header;
-    else members.Header = block.Header;
+    if (block.role !== undefined) checkRole(block.role, path);
     const l = locate(address, blockLayout.size, path);
-    writeStruct(blockLayout, l.view, l.offset, members, path);
+    // The Location is reused by the next locate: keep what this block needs of it.
+    const view = l.view;
+    const at = l.offset;
+    // A document decoded from a region (it has a base) gives offsets in that region, which is this
+    // capture; one decoded from segments or a dump (base null) gives offsets in other files.
+    if (block.offset !== undefined && doc.base !== null) {
+      const offset = l.imageOffset >= 0 ? l.imageOffset : null;
+      if (block.offset !== offset) {
+        throw new EncodeError(
+          `${path}.offset`,
+          `${JSON.stringify(block.offset) ?? String(block.offset)}, but ${block.address} is at offset ${offset} of the capture: the offset follows from the address, so edit address to write the block elsewhere`,
+        );
+      }
+    }
+    // Forms of one value (type and Header.Type, Status's value, hex and name) against the bytes there.
+    const { value: typeValue, type } = typeOf(block, path, view.getUint8(at + f.headerType));
+    const members = blockMembers(block, ctx, path, typeValue, false, view.getInt32(at + f.status, true));
+    writeStruct(blockLayout, view, at, members, path, true);
 
     const cell = block['*MiniportOffloadContext'];
-    if (cell !== undefined && block.MiniportOffloadContext !== undefined) {
-      const c = locate(parseAddr(block.MiniportOffloadContext, `${path}.MiniportOffloadContext`), ptr, `${path}.*MiniportOffloadContext`);
-      const v = parseAddr(cell, `${path}.*MiniportOffloadContext`);
+    const context = readPtr(view, at + f.context);
+    if (cell !== undefined) {
+      const cellPath = `${path}.*MiniportOffloadContext`;
+      if (context === 0n) throw new EncodeError(cellPath, 'MiniportOffloadContext is NULL (a placeholder): there is no cell to write; give MiniportOffloadContext the cell\'s address');
+      const c = locate(context, ptr, cellPath);
+      const v = parseAddr(cell, cellPath);
       if (ptr === 8) c.view.setBigUint64(c.offset, v, true);
       else c.view.setUint32(c.offset, Number(v), true);
     }
     for (const part of checkParts(block, type, path, ctx)) {
       const partAddress = address + BigInt(blockLayout.size + part.offset);
       const json = block.state![part.name]!;
-      const members = partMembers(json, part.layout, false);
+      const partPath = `${path}.state.${part.name}`;
+      const pl = locate(partAddress, part.layout.size, partPath);
+      const pview = pl.view;
+      const pat = pl.offset;
+      let held: Record<string, unknown> | undefined;
+      const current: Current = (member) => Number((held ??= readStruct(part.layout, pview, pat))[member]);
+      const members = partMembers(json, part.layout, false, partPath, current);
       if (json.Header === undefined) delete members.Header;
-      const pl = locate(partAddress, part.layout.size, `${path}.state.${part.name}`);
-      writeStruct(part.layout, pl.view, pl.offset, members, `${path}.state.${part.name}`);
+      writeStruct(part.layout, pview, pat, members, partPath, true);
       if (part.name === 'PATH_OFFLOAD_STATE_CONST' && type?.addressBytes) {
         for (const member of ['SourceAddress', 'DestinationAddress']) {
           const text = json[`*${member}`];
-          if (typeof text !== 'string' || json[member] === undefined) continue;
-          const ipPath = `${path}.state.${part.name}.*${member}`;
+          if (text === undefined) continue;
+          const ipPath = `${partPath}.*${member}`;
+          if (typeof text !== 'string') throw new EncodeError(ipPath, `expected an IP address as text, got ${JSON.stringify(text)}`);
           const ip = parseIp(text, type.addressBytes, ipPath);
-          const il = locate(parseAddr(json[member], ipPath), ip.length, ipPath);
+          // The pointer as the document gives it (written above) or as the capture holds it.
+          const pointer = readPtr(pview, pat + part.layout.fields.find((g) => g.name === member)!.offset);
+          if (pointer === 0n) throw new EncodeError(ipPath, `${member} is NULL: there are no address bytes to write; give ${member} their address`);
+          const il = locate(pointer, ip.length, ipPath);
           new Uint8Array(il.view.buffer, il.view.byteOffset + il.offset, ip.length).set(ip);
         }
+      }
+    }
+    // The role is what decoding will make of the bytes now: MiniportOffloadContext and the cell it
+    // points to (or, with the cell outside the capture, whether state follows).
+    if (block.role !== undefined) {
+      const stateAddress = address + BigInt(blockLayout.size);
+      const follows = (): boolean => {
+        const t = stateType(view.getUint8(at + f.headerType));
+        if (!t || !image.locate(stateAddress, headerSize, scratch)) return false;
+        return expectedLengths(t, abi).includes(scratch.view.getUint32(scratch.offset, true));
+      };
+      const cls = classify(context, image, ptr, scratch, follows);
+      if (cls.role !== block.role) {
+        const because =
+          cls.role === 'placeholder'
+            ? 'MiniportOffloadContext is NULL'
+            : cls.cellMissing
+              ? `the cell at ${hexPtr(context, ptr)} is outside the capture and ${cls.role === 'new-offload' ? 'state follows' : 'no state follows'} the block`
+              : `MiniportOffloadContext ${hexPtr(context, ptr)} points to a cell holding ${cls.cell === 0n ? 'NULL' : hexPtr(cls.cell!, ptr)}`;
+        throw new EncodeError(
+          `${path}.role`,
+          `'${block.role}', but the bytes make the block a ${cls.role} (${because}): the role follows from MiniportOffloadContext and the cell it points to, so give ${ROLE_REASON[block.role]}, or leave role out`,
+        );
       }
     }
   }
@@ -626,4 +756,44 @@ export function encodeOntoCopy(doc: EncodeInput, capture: Uint8Array, base: bigi
   const copy = capture.slice();
   encodeOnto(doc, SegmentImage.region(copy, base), options);
   return copy;
+}
+
+/**
+ * The document for another ABI or NDIS revision, for a compact encode: each `Header.Size` and part
+ * `Header.Length` that is the document's own structure size becomes the target's; going to NDIS
+ * 6.0, a TCP_OFFLOAD_STATE_DELEGATED.DWnd (6.1 only) is dropped when 0 and refused otherwise.
+ * Values that do not fit the target (a 64-bit pointer on x86) are left for the encoder to refuse
+ * with their path. The input is not modified; `base` is dropped when the ABI changes (the
+ * document's base is an address of the other ABI: the encoder then takes the target's default).
+ */
+export function convertDocument(doc: EncodeInput, to: { abi?: Abi; ndis?: NdisRevision }): EncodeInput {
+  const from = contextOf(doc, {});
+  const target = contextOf(doc, { ...(to.abi ? { abi: to.abi } : {}), ...(to.ndis ? { ndis: to.ndis } : {}) });
+  if (from.abi === target.abi && from.ndis === target.ndis) return doc;
+  const out = structuredClone(doc);
+  out.abi = target.abi.name;
+  out.ndis = target.ndis;
+  if (from.abi !== target.abi) delete out.base;
+  for (const { block, path } of preorder(out.blocks)) {
+    const header = block.Header;
+    if (isObject(header) && header.Size === from.block.size) header.Size = target.block.size;
+    const { type } = typeOf(block, path);
+    if (!isObject(block.state) || !type || !type.parts.length) continue;
+    const before = new Map(stateParts(type, from.abi, from.ndis).map((p) => [p.name, p.layout.size]));
+    for (const part of stateParts(type, target.abi, target.ndis)) {
+      const json = block.state[part.name];
+      if (!isObject(json)) continue;
+      if (isObject(json.Header) && json.Header.Length === before.get(part.name)) json.Header.Length = part.layout.size;
+      if (part.name === 'TCP_OFFLOAD_STATE_DELEGATED' && target.ndis === '6.0' && json.DWnd !== undefined) {
+        if (json.DWnd !== 0) {
+          throw new EncodeError(
+            `${path}.state.${part.name}.DWnd`,
+            `${JSON.stringify(json.DWnd)}, but NDIS 6.0 has no DWnd (TCP_OFFLOAD_STATE_DELEGATED gained it in 6.1): set it to 0 to drop it, or encode for NDIS 6.1`,
+          );
+        }
+        delete json.DWnd;
+      }
+    }
+  }
+  return out;
 }

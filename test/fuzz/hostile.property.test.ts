@@ -585,9 +585,11 @@ const DOC_MUTATIONS: DocMutation[] = [
     apply: (_d, b, p) => {
       const part = (b.state as Record<string, Record<string, unknown>> | undefined)?.TCP_OFFLOAD_STATE_DELEGATED;
       if (!part) return '';
+      // Both edited, to values that do not share their bytes (one edited alternative alone wins
+      // over the unedited other onto a capture: issue 22).
       const size = Number(part.SendBacklogSize);
       part.SendDataHead = `0x${((size + 1) % 2 ** 32).toString(16)}`;
-      part.SendBacklogSize = size;
+      part.SendBacklogSize = (size + 2) % 2 ** 32;
       return `${p}.state.TCP_OFFLOAD_STATE_DELEGATED.Send`;
     },
   },

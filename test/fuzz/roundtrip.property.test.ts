@@ -336,7 +336,7 @@ function respell(tc: TreeCase, how: number): EncodeInput {
     k = (k * 1103515245 + 12345) >>> 0;
     const s = block.Status as { value: number; hex: string; name: string };
     const name = STATUS_NAME_OF.get(s.value);
-    block.Status = [s.value, s.value >>> 0, s.hex, s.hex.toUpperCase().replace('0X', '0x'), name ?? s.hex, { hex: s.hex }, { value: s.value }, `${s.value}`][k % 8];
+    block.Status = [s.value, s.value >>> 0, s.hex, s.hex.toUpperCase().replace('0X', '0x'), name ?? s.hex, { hex: s.hex }, { value: s.value }, s.hex.slice(2)][k % 8]; // (a status string of digits is hex, with or without 0x)
     const header = block.Header as Record<string, unknown>;
     if (header.Size === blockSize && k & 8) delete header.Size;
     // Type from the name alone, or from Header.Type alone.

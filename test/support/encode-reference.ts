@@ -2,22 +2,24 @@
  * encodeTree as it was before its fast paths (src/tree/encode.ts): the oracle the fast one must
  * agree with, byte for byte and error for error. If encodeTree's behaviour is changed on purpose,
  * change it here the same way.
+ *
+ * Changed with issue 22 (every printed form is input): the forms of a value (Status's value, hex
+ * and name; `type` and Header.Type; State's value and name; a port's host and stored order) are
+ * read by src/tree/encode-forms.ts, as the general code reads them, and must agree; a `layer`
+ * must match the block's depth; `role` and `*MiniportOffloadContext` must agree; a Header that is
+ * not an object is refused instead of read as {}; `offset` and `address` given together in a
+ * document with a base must agree, and so must `root` and the first block's `address`.
  */
 import { toInteger, writeStruct } from '../../src/codec/struct-io.js';
 import { EncodeError } from '../../src/errors.js';
 import { X64, X86, type Abi } from '../../src/layout/abi.js';
-import {
-  LAYERS,
-  NDIS_STATUS_VALUES,
-  type StateType,
-  TCP_OFFLOAD_CONNECTION_STATE,
-  stateType,
-  stateTypeNamed,
-} from '../../src/layout/constants.js';
+import { LAYERS, type StateType, stateType } from '../../src/layout/constants.js';
 import type { NdisRevision } from '../../src/layout/descriptor.js';
 import type { StructLayout } from '../../src/layout/msvc.js';
 import { layoutOf } from '../../src/layout/registry.js';
 import { FORMAT, ROLES, type Role } from '../../src/tree/document.js';
+import { checkOffset, checkRoot, documentBase, layerError } from '../../src/tree/encode.js';
+import { NETWORK_ORDER, blockTypeValue, connectionState, networkOrder, parseStatus } from '../../src/tree/encode-forms.js';
 import { parseIp } from '../../src/tree/ip.js';
 import { stateParts, stateSize } from '../../src/tree/state.js';
 
@@ -89,6 +91,7 @@ function* preorder(blocks: BlockInput[]): Generator<{ block: BlockInput; path: s
     const block = top.list[i]!;
     const path = `${top.path}[${i}]`;
     if (typeof block !== 'object' || block === null) throw new EncodeError(path, 'expected a block object');
+    if (block.layer !== undefined && block.layer !== LAYERS[top.layer]) layerError(block.layer, top.layer, path);
     const deps = block.dependents ?? [];
     if (!Array.isArray(deps)) throw new EncodeError(`${path}.dependents`, 'expected an array');
     if (deps.length && top.layer >= LAYERS.length - 1) throw new EncodeError(`${path}.dependents`, 'a TCP block cannot have dependents');
@@ -97,64 +100,52 @@ function* preorder(blocks: BlockInput[]): Generator<{ block: BlockInput; path: s
   }
 }
 
-function typeOf(block: BlockInput, path: string): StateType | undefined {
-  if (typeof block.type === 'string' && !block.type.startsWith('unknown')) {
-    const t = stateTypeNamed(block.type);
-    if (!t) throw new EncodeError(`${path}.type`, `unknown OFFLOAD_STATE_TYPE '${block.type}'`);
-    return t;
-  }
-  const header = block.Header as Record<string, unknown> | undefined;
-  return typeof header?.Type === 'number' ? stateType(header.Type) : undefined;
+function typeOf(block: BlockInput, path: string): { value: number | undefined; type: StateType | undefined } {
+  const value = blockTypeValue(block.type, block.Header, path);
+  return { value, type: value === undefined ? undefined : stateType(value) };
 }
 
-function roleOf(block: BlockInput, path: string): Role {
-  if (block.role === undefined) return block.state ? 'new-offload' : 'placeholder';
-  if (!ROLES.includes(block.role)) throw new EncodeError(`${path}.role`, `unknown role '${String(block.role)}' (expected ${ROLES.join(', ')})`);
+function roleOf(block: BlockInput, path: string, ptr: number): Role {
+  const cell = block['*MiniportOffloadContext'];
+  const cellPath = `${path}.*MiniportOffloadContext`;
+  if (block.role !== undefined && !ROLES.includes(block.role)) throw new EncodeError(`${path}.role`, `unknown role '${String(block.role)}' (expected ${ROLES.join(', ')})`);
+  if (block.role === 'linker') return 'linker'; // its cell is checked where it is written
+  if (cell === undefined) return block.role ?? (block.state ? 'new-offload' : 'placeholder');
+  const value = toInteger(cell, { kind: 'pointer', to: 'VOID' }, undefined, ptr, cellPath);
+  if (block.role === undefined) return value === 0n ? 'new-offload' : 'linker';
+  if (block.role === 'placeholder') throw new EncodeError(cellPath, 'a placeholder has no context cell (its MiniportOffloadContext is NULL): remove *MiniportOffloadContext, or give role linker (a non-NULL cell) or new-offload (a NULL cell)');
+  if (value !== 0n) throw new EncodeError(cellPath, `0x${value.toString(16).padStart(ptr * 2, '0')}, but a new offload's cell holds NULL (the target writes its context there): give role linker, or *MiniportOffloadContext NULL`);
   return block.role;
 }
 
-/** Status as a number, a hex word, a name, or the decoder's { value, hex, name } object. */
-function parseStatus(v: unknown, path: string): number {
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    v = o.name !== undefined && !String(o.name).startsWith('unknown') ? o.name : o.hex ?? o.value;
-  }
-  if (typeof v === 'string' && v in NDIS_STATUS_VALUES) return NDIS_STATUS_VALUES[v as keyof typeof NDIS_STATUS_VALUES];
-  return Number(toInteger(v, { kind: 'scalar', name: 'NDIS_STATUS' }, undefined, 8, path));
-}
-
-function blockMembers(block: BlockInput, ctx: Context, path: string, type: StateType | undefined, linked: boolean): Record<string, unknown> {
+function blockMembers(block: BlockInput, ctx: Context, path: string, typeValue: number | undefined): Record<string, unknown> {
   const members: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(block)) {
     if (BLOCK_META.has(k)) continue;
-    if (linked && (k === 'NextBlock' || k === 'DependentBlockList' || k === 'MiniportOffloadContext')) continue;
+    if (k === 'NextBlock' || k === 'DependentBlockList' || k === 'MiniportOffloadContext') continue;
     members[k] = k === 'Status' ? parseStatus(v, `${path}.Status`) : v;
   }
-  const header = { ...((block.Header as Record<string, unknown> | undefined) ?? {}) };
-  if (header.Type === undefined && type) header.Type = type.value;
+  if (block.Header !== undefined && !isObject(block.Header)) return members;
+  const header: Record<string, unknown> = { ...(block.Header as Record<string, unknown> | undefined) };
+  if (typeValue !== undefined) header.Type = typeValue;
   if (header.Size === undefined) header.Size = ctx.block.size;
   members.Header = header;
   return members;
 }
 
-function partMembers(json: Record<string, unknown>, part: StructLayout, linked: boolean): Record<string, unknown> {
+function partMembers(json: Record<string, unknown>, part: StructLayout, path: string): Record<string, unknown> {
   const members: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json)) {
     if (k.startsWith('*')) continue;
-    if (linked && (k === 'SourceAddress' || k === 'DestinationAddress')) continue;
-    members[k] = k === 'State' && part.name === 'TCP_OFFLOAD_STATE_DELEGATED' ? connectionState(v) : v;
+    if (k === 'SourceAddress' || k === 'DestinationAddress') continue;
+    if (k === 'State' && part.name === 'TCP_OFFLOAD_STATE_DELEGATED' && v !== undefined) members[k] = connectionState(v, `${path}.${k}`);
+    else if (NETWORK_ORDER[part.name]?.includes(k) && v !== undefined) members[k] = networkOrder(v, `${path}.${k}`);
+    else members[k] = v;
   }
   const header = { ...((json.Header as Record<string, unknown> | undefined) ?? {}) };
   if (header.Length === undefined) header.Length = part.size;
   members.Header = header;
   return members;
-}
-
-function connectionState(v: unknown): unknown {
-  const o = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
-  const name = o ? o.name : v;
-  const i = typeof name === 'string' ? (TCP_OFFLOAD_CONNECTION_STATE as readonly string[]).indexOf(name) : -1;
-  return i >= 0 ? i : o ? o.value : v;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -182,11 +173,13 @@ export function referenceEncodeTree(doc: EncodeInput, options: EncodeOptions = {
 
   // Pass 1: measure. Each block, then its state, its context cell, its address bytes.
   const order = [...preorder(doc.blocks)];
+  checkRoot(doc);
   const offsets = new Map<BlockInput, number>();
   let cursor = 0;
   for (const { block, path } of order) {
-    const type = typeOf(block, path);
-    const role = roleOf(block, path);
+    checkOffset(block, documentBase(doc), path);
+    const { type } = typeOf(block, path);
+    const role = roleOf(block, path, ptr);
     cursor = align(cursor, blockLayout.align);
     offsets.set(block, cursor);
     cursor += blockLayout.size;
@@ -205,10 +198,10 @@ export function referenceEncodeTree(doc: EncodeInput, options: EncodeOptions = {
 
   // Pass 2: write the bodies, then the dependents they point to.
   for (const { block, path, next, firstDependent } of order) {
-    const type = typeOf(block, path);
-    const role = roleOf(block, path);
+    const { value: typeValue, type } = typeOf(block, path);
+    const role = roleOf(block, path, ptr);
     const at = offsets.get(block)!;
-    writeStruct(blockLayout, dv, at, blockMembers(block, ctx, path, type, true), path);
+    writeStruct(blockLayout, dv, at, blockMembers(block, ctx, path, typeValue), path);
     writePtr(at + fieldOffset(blockLayout, 'NextBlock'), next ? addr(offsets.get(next)!) : 0n);
     writePtr(at + fieldOffset(blockLayout, 'DependentBlockList'), firstDependent ? addr(offsets.get(firstDependent)!) : 0n);
     let tail = at + blockLayout.size;
@@ -226,7 +219,7 @@ export function referenceEncodeTree(doc: EncodeInput, options: EncodeOptions = {
     for (const part of parts) {
       const partAt = at + blockLayout.size + part.offset;
       const json = block.state![part.name]!;
-      writeStruct(part.layout, dv, partAt, partMembers(json, part.layout, true), `${path}.state.${part.name}`);
+      writeStruct(part.layout, dv, partAt, partMembers(json, part.layout, `${path}.state.${part.name}`), `${path}.state.${part.name}`);
       if (part.name === 'PATH_OFFLOAD_STATE_CONST' && type?.addressBytes) {
         for (const member of ['SourceAddress', 'DestinationAddress']) {
           const text = json[`*${member}`];

@@ -82,8 +82,26 @@ function fieldValue(r: R, f: PlacedField, ptrSize: number, depth = 0): unknown {
     if (of.kind === 'scalar' && of.name === 'UCHAR') return r.bad() ? r.pick(['xyz', 'ab'.repeat(count + 1)]) : r.chance(0.5) ? 'ab'.repeat(r.int(count + 1)) : Array.from({ length: r.int(count + 1) }, () => r.int(256));
     return Array.from({ length: r.bad() ? count + 1 : count }, () => scalarValue(r, { ...f, type: of, size: f.size / count }, ptrSize));
   }
-  if (f.name === 'State' && r.chance(0.6)) return r.bad(0.2) ? { name: 'Nope', value: r.int(12) } : r.chance(0.8) ? r.pick(TCP_OFFLOAD_CONNECTION_STATE) : { name: r.pick(TCP_OFFLOAD_CONNECTION_STATE), value: 0 };
+  if (f.name === 'State' && r.chance(0.6)) {
+    if (r.bad(0.2)) return { name: 'Nope', value: r.int(12) };
+    if (r.chance(0.8)) return r.pick(TCP_OFFLOAD_CONNECTION_STATE);
+    // The decoder's { value, name }: its forms agree, or now and then disagree (refused: issue 22).
+    const value = r.int(TCP_OFFLOAD_CONNECTION_STATE.length);
+    return { name: TCP_OFFLOAD_CONNECTION_STATE[value], value: r.chance(0.1) ? value + 1 : value };
+  }
   return scalarValue(r, f, ptrSize);
+}
+
+/** The decoder's Status object (some of its forms, any case of hex): agreeing, or now and then not (refused: issue 22). */
+function statusObject(r: R): Record<string, unknown> {
+  const name = r.pick(STATUS_NAMES);
+  const value = NDIS_STATUS_VALUES[name as keyof typeof NDIS_STATUS_VALUES];
+  const hex = `0x${(value >>> 0).toString(16).padStart(8, '0')}`;
+  const o: Record<string, unknown> = {};
+  if (r.chance(0.8)) o.name = name;
+  if (r.chance(0.7)) o.hex = r.chance(0.5) ? hex : hex.slice(2).toUpperCase();
+  if (r.chance(0.7) || !Object.keys(o).length) o.value = r.chance(0.1) ? value + 1 : value;
+  return o;
 }
 
 function members(r: R, fields: readonly PlacedField[], ptrSize: number, depth = 0): Record<string, unknown> {
@@ -125,11 +143,20 @@ function block(r: R, layer: number, abi: Abi, shared: BlockInput[]): BlockInput 
           : k === 5
             ? `0x${r.u32().toString(16)}`
             : k === 6
-              ? { name: r.pick(STATUS_NAMES), hex: '0x0', value: 0 }
+              ? statusObject(r)
               : r.u32();
   }
   if (r.chance(0.1)) b.Header = { ...(b.Header as object), Size: r.bad(0.2) ? 70000 : 152, ...(r.chance(0.3) ? { Revision: 1 } : {}) };
   if (r.chance(0.1)) Object.assign(b, members(r, layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', abi).fields.filter((f) => f.name !== 'Header'), abi.pointerSize));
+  // The members that follow from others (issue 22): a layer (now and then not the depth's), a cell beside
+  // any role (a new offload's NULL, now and then not), an address and offset (now and then disagreeing).
+  if (r.chance(0.2)) b.layer = r.bad(0.3) ? r.pick(LAYERS) : LAYERS[layer];
+  if (b.role !== 'linker' && r.chance(0.1)) b['*MiniportOffloadContext'] = r.chance(0.7) ? '0x0' : '0x10';
+  if (r.chance(0.1)) {
+    const offset = r.int(1 << 20) * 8;
+    b.address = `0x${(0x81230000 + offset).toString(16)}`;
+    b.offset = r.bad(0.3) ? offset + 8 : offset;
+  }
   if (b.role === 'linker' && r.chance(0.7)) {
     b['*MiniportOffloadContext'] = r.bad(0.3) ? r.pick(['0x0', 'zz', '0x0000000000000000', 0, -5]) : r.pick(['0xffffc70a0f6e2a40', '0x8f6e2a40', '8f6e2a40', 12345, ' 0x10', '0xFFFF']);
   }
