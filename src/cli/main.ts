@@ -11,6 +11,7 @@ import { HEXDUMP_HELP, runHexdump } from './commands/hexdump.js';
 import { DIFF_HELP, runDiff } from './commands/diff.js';
 import { INFO_HELP, runInfo } from './commands/info.js';
 import { SCAN_HELP, runScan } from './commands/scan.js';
+import { DEMO_HELP, runDemo } from './commands/demo.js';
 
 interface Command {
   readonly summary: string;
@@ -29,6 +30,7 @@ export const COMMANDS: Record<string, Command> = {
   info: { summary: 'what a Windows kernel crash dump says about itself', help: INFO_HELP, run: runInfo },
   layout: { summary: 'print the C layout of the offload structures', help: LAYOUT_HELP, run: runLayout },
   export: { summary: 'write a Kaitai Struct spec, an ImHex pattern or a Volatility 3 symbol table', help: EXPORT_HELP, run: runExport },
+  demo: { summary: "write the sample captures the examples use into DIR (default: fixtures)", help: DEMO_HELP, run: runDemo },
 };
 
 function version(): string {
