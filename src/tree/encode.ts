@@ -17,7 +17,7 @@ import {
 import type { NdisRevision } from '../layout/descriptor.js';
 import type { StructLayout } from '../layout/msvc.js';
 import { layoutOf } from '../layout/registry.js';
-import { FORMAT, ROLES, type Role } from './document.js';
+import { FORMAT, ROLES, type Role, type TreeDocument } from './document.js';
 import { parseIp } from './ip.js';
 import { stateParts, stateSize } from './state.js';
 import { type StructWriter, isPlain, partWriter, writeHexPointer } from './encode-writers.js';
@@ -187,7 +187,8 @@ function checkParts(block: BlockInput, type: StateType | undefined, path: string
 }
 
 /** Lays the tree out compactly from the root at offset 0 (deterministic: same document, same bytes). */
-export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): EncodedImage {
+export function encodeTree(input: EncodeInput | TreeDocument, options: EncodeOptions = {}): EncodedImage {
+  const doc = input as EncodeInput; // a decoded document is a description with every member given
   const ctx = contextOf(doc, options);
   const { abi, block: blockLayout } = ctx;
   const ptr = abi.pointerSize;
@@ -552,7 +553,8 @@ function writeIp4(bytes: Uint8Array, at: number, text: string): boolean {
  * state parts, the context cell and IP address bytes that the document gives. No other byte changes,
  * and on an error (an EncodeError naming the place) none does: the image is left as it was.
  */
-export function encodeOnto(doc: EncodeInput, image: MemoryImage, options: EncodeOptions = {}): void {
+export function encodeOnto(input: EncodeInput | TreeDocument, image: MemoryImage, options: EncodeOptions = {}): void {
+  const doc = input as EncodeInput; // a decoded document is a description with every member given
   if (!image.writable) throw new EncodeError('$', 'this image is read-only (a crash dump or physical image): encode onto a region instead');
   const ctx = contextOf(doc, options);
   const loc = new Location();
@@ -619,7 +621,7 @@ function writeOnto(doc: EncodeInput, ctx: Context, locate: (address: bigint, siz
 }
 
 /** Encodes onto a copy of `capture` (a region at `base`): the input bytes are never modified. */
-export function encodeOntoCopy(doc: EncodeInput, capture: Uint8Array, base: bigint, options: EncodeOptions = {}): Uint8Array {
+export function encodeOntoCopy(doc: EncodeInput | TreeDocument, capture: Uint8Array, base: bigint, options: EncodeOptions = {}): Uint8Array {
   const copy = capture.slice();
   encodeOnto(doc, SegmentImage.region(copy, base), options);
   return copy;

@@ -11,6 +11,7 @@ import {
   X64,
   decodeTree,
   diffTrees,
+  encodeOntoCopy,
   encodeTree,
   isNetworkOrder,
   layoutOf,
@@ -39,6 +40,7 @@ const roots: ScanCandidate[] = scanImage(dump.image());
 const fromDump = decodeTree(dump.image(), roots[0]!.address, { operation: 'initiate' });
 dump.close();
 
+const again = encodeOntoCopy(doc, bytes, base); // a decoded document encodes back onto its capture
 const encoded = encodeTree({ abi: 'x64', blocks: [{ role: 'new-offload', type: 'NeighborOffloadConstState', state: { NEIGHBOR_OFFLOAD_STATE_CONST: { VlanId: 20 } } }] });
 const { NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, TCP_OFFLOAD_STATE_CONST } = viewsFor(X64, '6.1');
 const tcp = new TCP_OFFLOAD_STATE_CONST().at(new DataView(bytes.buffer), 0x178 + NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.size);
@@ -51,11 +53,11 @@ try {
 }
 
 console.log(doc.blocks.length, problems.length, summary.blocks, diff.changes.length, roots[0]!.address.toString(16), fromDump.blocks.length);
-console.log(encoded.bytes.length, tcp.RemotePortHost, isNetworkOrder('TCP_OFFLOAD_STATE_CONST', 'RemotePort'), codec.size(), refused);
+console.log(encoded.bytes.length, tcp.RemotePortHost, isNetworkOrder('TCP_OFFLOAD_STATE_CONST', 'RemotePort'), codec.size(), refused, again.every((b, i) => b === bytes[i]));
 `;
 
 /** What NODE_CONSUMER prints over the sample captures. */
-export const NODE_CONSUMER_OUTPUT = '2 0 10 8 ffffc70a12340f80 2\n208 445 true 24 USAGE\n';
+export const NODE_CONSUMER_OUTPUT = '2 0 10 8 ffffc70a12340f80 2\n208 445 true 24 USAGE true\n';
 
 /** A library for a browser: no Node types, no DOM, only ES2022; the capture API over bytes. */
 export const BROWSER_CONSUMER = `import {
