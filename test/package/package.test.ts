@@ -150,6 +150,14 @@ describe('the packed package', () => {
     }
   });
 
+  it("a program finds the shipped samples through the package's exports, from ESM and CommonJS", () => {
+    const want = join(installed, 'fixtures', 'sample-x64.dmp');
+    const esm = spawnSync(process.execPath, ['--input-type=module', '-e', "console.log(new URL(import.meta.resolve('ndis-offload/fixtures/sample-x64.dmp')).pathname)"], { encoding: 'utf8', cwd: consumer });
+    expect([esm.stdout, esm.stderr]).toEqual([`${want}\n`, '']);
+    const cjs = spawnSync(process.execPath, ['-e', "console.log(require.resolve('ndis-offload/fixtures/sample-x64.dmp'))"], { encoding: 'utf8', cwd: consumer });
+    expect([cjs.stdout, cjs.stderr]).toEqual([`${want}\n`, '']);
+  });
+
   it('its bin, linked as npm links it, prints the version', () => {
     const r = spawnSync(join(consumer, 'node_modules', '.bin', 'ndis-offload'), ['--version'], { encoding: 'utf8', cwd: consumer });
     expect([r.stdout, r.stderr, r.status]).toEqual([`${manifest.version}\n`, '', 0]);
