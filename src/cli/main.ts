@@ -7,11 +7,11 @@ import { DECODE_HELP, VALIDATE_HELP, runDecode, runValidate } from './commands/d
 import { ENCODE_HELP, runEncode } from './commands/encode.js';
 import { COMPLETE_HELP, runComplete } from './commands/complete.js';
 import { EXPORT_HELP, runExport } from './commands/export.js';
+import { DEMO_HELP, runDemo } from './commands/demo.js';
 import { HEXDUMP_HELP, runHexdump } from './commands/hexdump.js';
 import { DIFF_HELP, runDiff } from './commands/diff.js';
 import { INFO_HELP, runInfo } from './commands/info.js';
 import { SCAN_HELP, runScan } from './commands/scan.js';
-import { DEMO_HELP, runDemo } from './commands/demo.js';
 
 interface Command {
   readonly summary: string;
@@ -28,9 +28,9 @@ export const COMMANDS: Record<string, Command> = {
   diff: { summary: 'which fields of which blocks differ between two captures', help: DIFF_HELP, run: runDiff },
   scan: { summary: 'find the roots of offload state trees in a crash dump or any capture', help: SCAN_HELP, run: runScan },
   info: { summary: 'what a Windows kernel crash dump says about itself', help: INFO_HELP, run: runInfo },
+  demo: { summary: 'write the sample captures the examples use into DIR (default: fixtures)', help: DEMO_HELP, run: runDemo },
   layout: { summary: 'print the C layout of the offload structures', help: LAYOUT_HELP, run: runLayout },
   export: { summary: 'write a Kaitai Struct spec, an ImHex pattern or a Volatility 3 symbol table', help: EXPORT_HELP, run: runExport },
-  demo: { summary: "write the sample captures the examples use into DIR (default: fixtures)", help: DEMO_HELP, run: runDemo },
 };
 
 function version(): string {
