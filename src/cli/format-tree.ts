@@ -7,7 +7,7 @@ import { abiByName } from '../layout/abi.js';
 import { flagNames } from '../layout/constants.js';
 import type { NdisRevision } from '../layout/descriptor.js';
 import type { PlacedField, StructLayout } from '../layout/msvc.js';
-import { layoutOf } from '../layout/registry.js';
+import { isNetworkOrder, layoutOf } from '../layout/registry.js';
 import type { BlockJson, Diagnostic, TreeDocument } from '../tree/document.js';
 
 export interface Palette {
@@ -54,7 +54,7 @@ function mac(hexBytes: string): string {
   return `${bytes.slice(0, 6).join('-')}${rest}`;
 }
 
-function formatValue(struct: string, name: string, v: unknown, p: Palette, networkOrder = false): string {
+function formatValue(struct: string, name: string, v: unknown, p: Palette): string {
   if (v === undefined) return p.dim('?');
   if (typeof v === 'object' && v !== null && 'name' in v) {
     const o = v as { name: string; hex?: string; value: number };
@@ -66,7 +66,7 @@ function formatValue(struct: string, name: string, v: unknown, p: Palette, netwo
     return isZeroPtr(v) ? p.dim('NULL') : v;
   }
   if (typeof v === 'number') {
-    if (networkOrder) return port(v);
+    if (isNetworkOrder(struct, name)) return port(v);
     if (name === 'Flags') {
       const names = flagNames(struct, v);
       return `${hex(v, 4)}${names.length ? ` ${p.dim(names.join(' | '))}` : ''}`;
@@ -98,7 +98,7 @@ export function formatTreeText(doc: TreeDocument, p: Palette): string {
       const v = valueAt(values, name);
       const extra = field.name === 'SourceAddress' || field.name === 'DestinationAddress' ? values[`*${field.name}`] : undefined;
       const cell = field.name === 'MiniportOffloadContext' && values['*MiniportOffloadContext'] !== undefined ? ` → *${values['*MiniportOffloadContext']}` : '';
-      const shown = `${formatValue(layout.name, field.name, v, p, field.networkOrder)}${extra ? ` → ${p.bold(String(extra))}` : ''}${cell}`;
+      const shown = `${formatValue(layout.name, field.name, v, p)}${extra ? ` → ${p.bold(String(extra))}` : ''}${cell}`;
       const here = diags.filter((d) => d.member === `${partPrefix}${name}`);
       const bitPos = field.bitWidth !== undefined ? p.dim(` (Pos ${field.bitOffset}, ${field.bitWidth} Bits)`) : '';
       lines.push(`${indent}${p.dim(`+${hex(field.offset)}`)} ${name.padEnd(width)} : ${shown}${bitPos}${here.map((d) => `  ${sev(d)}`).join('')}`);
