@@ -135,6 +135,13 @@ describe('the packed package', () => {
     }
   });
 
+  it('its types name no typed array with a buffer type argument (TypeScript before 5.7 has no such generic)', () => {
+    for (const d of ['dist/index.d.ts', 'dist/index.d.cts']) {
+      const text = readFileSync(join(installed, d), 'utf8');
+      expect(text.match(/\b(?:Uint8|Int8|Uint16|Int16|Uint32|Int32|Float32|Float64|BigUint64|BigInt64|Uint8Clamped)Array<[^>]*>/g) ?? [], d).toEqual([]);
+    }
+  });
+
   it.each(CONFIGS.map((c) => c.name))('a strict TypeScript consumer compiles against it without skipLibCheck: %s', (name) => {
     const r = tscResults.get(name)!;
     expect(r.output).toBe('');
