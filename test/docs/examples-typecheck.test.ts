@@ -25,7 +25,7 @@ describe('the TypeScript examples of the docs', () => {
 
   it('are many, on the README and on api.md', () => {
     expect(examples.filter((e) => e.page === 'README.md').length).toBeGreaterThanOrEqual(1);
-    expect(examples.filter((e) => e.page === 'docs/api.md').length).toBeGreaterThanOrEqual(11);
+    expect(examples.filter((e) => e.page === 'docs/api.md').length).toBeGreaterThanOrEqual(12);
   });
 
   it('type-check with strict tsc against the sources', () => {
