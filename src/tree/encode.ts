@@ -17,7 +17,7 @@ import {
 import type { NdisRevision } from '../layout/descriptor.js';
 import type { StructLayout } from '../layout/msvc.js';
 import { layoutOf } from '../layout/registry.js';
-import { FORMAT, ROLES, type Role, type TreeDocument } from './document.js';
+import { FORMAT, ROLES, type Role } from './document.js';
 import { parseIp } from './ip.js';
 import { stateParts, stateSize } from './state.js';
 import { type StructWriter, isPlain, partWriter, writeHexPointer } from './encode-writers.js';
@@ -32,6 +32,9 @@ export interface EncodeInput {
   blocks: BlockInput[];
   [key: string]: unknown;
 }
+
+/** What the encoders take: a description, or the document decodeTree returned (whose interfaces have no index signature). */
+export type EncodeSource = EncodeInput | import('./document.js').TreeDocument;
 
 export interface BlockInput {
   role?: Role;
@@ -187,7 +190,7 @@ function checkParts(block: BlockInput, type: StateType | undefined, path: string
 }
 
 /** Lays the tree out compactly from the root at offset 0 (deterministic: same document, same bytes). */
-export function encodeTree(input: EncodeInput | TreeDocument, options: EncodeOptions = {}): EncodedImage {
+export function encodeTree(input: EncodeSource, options: EncodeOptions = {}): EncodedImage {
   const doc = input as EncodeInput; // a decoded document is a description with every member given
   const ctx = contextOf(doc, options);
   const { abi, block: blockLayout } = ctx;
@@ -553,7 +556,7 @@ function writeIp4(bytes: Uint8Array, at: number, text: string): boolean {
  * state parts, the context cell and IP address bytes that the document gives. No other byte changes,
  * and on an error (an EncodeError naming the place) none does: the image is left as it was.
  */
-export function encodeOnto(input: EncodeInput | TreeDocument, image: MemoryImage, options: EncodeOptions = {}): void {
+export function encodeOnto(input: EncodeSource, image: MemoryImage, options: EncodeOptions = {}): void {
   const doc = input as EncodeInput; // a decoded document is a description with every member given
   if (!image.writable) throw new EncodeError('$', 'this image is read-only (a crash dump or physical image): encode onto a region instead');
   const ctx = contextOf(doc, options);
@@ -621,7 +624,7 @@ function writeOnto(doc: EncodeInput, ctx: Context, locate: (address: bigint, siz
 }
 
 /** Encodes onto a copy of `capture` (a region at `base`): the input bytes are never modified. */
-export function encodeOntoCopy(doc: EncodeInput | TreeDocument, capture: Uint8Array, base: bigint, options: EncodeOptions = {}): Uint8Array {
+export function encodeOntoCopy(doc: EncodeSource, capture: Uint8Array, base: bigint, options: EncodeOptions = {}): Uint8Array {
   const copy = capture.slice();
   encodeOnto(doc, SegmentImage.region(copy, base), options);
   return copy;
