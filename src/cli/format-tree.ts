@@ -9,7 +9,7 @@ import { abiByName } from '../layout/abi.js';
 import { flagNames } from '../layout/constants.js';
 import type { NdisRevision } from '../layout/descriptor.js';
 import type { PlacedField, StructLayout } from '../layout/msvc.js';
-import { layoutOf } from '../layout/registry.js';
+import { isNetworkOrder, layoutOf } from '../layout/registry.js';
 import { countOf } from '../tree/diagnostics.js';
 import { type BlockJson, type Diagnostic, type TreeDocument, diagnosticCounts } from '../tree/document.js';
 
@@ -71,7 +71,7 @@ function formatValue(struct: string, name: string, v: unknown, p: Palette): stri
     return isZeroPtr(v) ? p.dim('NULL') : v;
   }
   if (typeof v === 'number') {
-    if (name === 'RemotePort' || name === 'LocalPort') return port(v);
+    if (isNetworkOrder(struct, name)) return port(v);
     if (name === 'Flags') {
       const names = flagNames(struct, v);
       return `${hex(v, 4)}${names.length ? ` ${p.dim(names.join(' | '))}` : ''}`;

@@ -9,6 +9,7 @@ import { DECODE_HELP, VALIDATE_HELP, runDecode, runValidate } from './commands/d
 import { ENCODE_HELP, runEncode } from './commands/encode.js';
 import { COMPLETE_HELP, runComplete } from './commands/complete.js';
 import { EXPORT_HELP, runExport } from './commands/export.js';
+import { DEMO_HELP, runDemo } from './commands/demo.js';
 import { HEXDUMP_HELP, runHexdump } from './commands/hexdump.js';
 import { DIFF_HELP, runDiff } from './commands/diff.js';
 import { INFO_HELP, runInfo } from './commands/info.js';
@@ -30,6 +31,7 @@ export const COMMANDS: Record<string, Command> = {
   diff: { summary: 'which fields of which blocks differ between two captures', help: DIFF_HELP, run: runDiff },
   scan: { summary: 'find the roots of offload state trees in a crash dump or any capture', help: SCAN_HELP, run: runScan },
   info: { summary: 'what a Windows kernel crash dump says about itself', help: INFO_HELP, run: runInfo },
+  demo: { summary: 'write the sample captures the examples use into DIR (default: fixtures)', help: DEMO_HELP, run: runDemo },
   layout: { summary: 'print the C layout of the offload structures', help: LAYOUT_HELP, run: runLayout },
   export: { summary: 'write a Kaitai Struct spec, an ImHex pattern or a Volatility 3 symbol table', help: EXPORT_HELP, run: runExport },
   completion: { summary: 'print a bash or zsh script that completes commands, options and values', help: COMPLETION_HELP, run: (argv, io) => runCompletion(argv, io, COMMANDS) },

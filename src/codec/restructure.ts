@@ -26,8 +26,43 @@ import { toBytes, toInteger, type PlainStruct } from './struct-io.js';
 
 type Members = Record<string, unknown>;
 
+// restructure ships no type declarations, so the public types below describe the parts of its
+// streams and types that a codec uses, instead of naming restructure's own (which would make a
+// TypeScript program that imports this library need a declaration of restructure to compile).
+// restructure's Struct, Number and streams have these members, so they fit in either direction.
+
+/** restructure's DecodeStream, as far as a codec reads it. */
+export interface RestructureDecodeStream {
+  buffer: Uint8Array;
+  view: DataView;
+  pos: number;
+  length: number;
+}
+
+/** restructure's EncodeStream, as far as a codec writes it. */
+export interface RestructureEncodeStream {
+  buffer: Uint8Array;
+  view: DataView;
+  pos: number;
+}
+
+/** A restructure type: what can be a member of an `r.Struct`. */
+export interface RestructureType<T> {
+  decode(stream: RestructureDecodeStream, parent?: unknown): T;
+  encode(stream: RestructureEncodeStream, value: T, parent?: unknown): void;
+  size(value?: T | null, parent?: unknown): number;
+}
+
+/** A restructure `Struct` (it is one at run time): its parts, and the whole-buffer calls. */
+export interface RestructureCodec<T> extends RestructureType<T> {
+  /** The parts in order: members by their C names, padding, bit-field units and unions as `(kind@offset)`. */
+  readonly fields: Readonly<Record<string, RestructureType<unknown>>>;
+  fromBuffer(buffer: Uint8Array): T;
+  toBuffer(value: T): Uint8Array;
+}
+
 /** 64-bit little-endian pointer as a bigint (restructure has no 64-bit integer type). */
-export const pointer64: r.Type<bigint> = {
+export const pointer64: RestructureType<bigint> = {
   size: () => 8,
   decode(s) {
     const v = s.view.getBigUint64(s.pos, true);
@@ -41,7 +76,7 @@ export const pointer64: r.Type<bigint> = {
 };
 
 /** 32-bit little-endian pointer, also as a bigint (as readStruct gives it). */
-export const pointer32: r.Type<bigint> = {
+export const pointer32: RestructureType<bigint> = {
   size: () => 4,
   decode(s) {
     const v = BigInt(s.view.getUint32(s.pos, true));
@@ -286,14 +321,14 @@ function build(fields: readonly PlacedField[], start: number, end: number, ptrSi
 }
 
 /** The restructure codec of a laid-out structure: `.fromBuffer(buf)`, `.toBuffer(obj)`, `.size()`. */
-export function restructureCodec(layout: StructLayout): r.Struct<PlainStruct> {
+export function restructureCodec(layout: StructLayout): RestructureCodec<PlainStruct> {
   return build(layout.fields, 0, layout.size, layout.abi.pointerSize, layout.name);
 }
 
-const cache = new Map<StructLayout, r.Struct<PlainStruct>>();
+const cache = new Map<StructLayout, RestructureCodec<PlainStruct>>();
 
 /** The restructure codec of a structure by name, for an ABI and NDIS revision (6.1 by default). */
-export function restructureCodecFor(name: string, abi: Abi, ndis: NdisRevision = '6.1'): r.Struct<PlainStruct> {
+export function restructureCodecFor(name: string, abi: Abi, ndis: NdisRevision = '6.1'): RestructureCodec<PlainStruct> {
   const layout = layoutOf(name, abi, ndis);
   let codec = cache.get(layout);
   if (!codec) cache.set(layout, (codec = restructureCodec(layout)));

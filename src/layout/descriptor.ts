@@ -37,6 +37,11 @@ export interface FieldMember {
   readonly bits?: number;
   /** First NDIS revision that declares this member. */
   readonly since?: NdisRevision;
+  /**
+   * Stored in network byte order (big-endian), as the TCP ports are: the value a program means
+   * is the bytes read big-endian (the views' `<Name>Host` accessors), not the little-endian word.
+   */
+  readonly networkOrder?: boolean;
 }
 
 export interface AnonymousMember {
@@ -75,7 +80,7 @@ export const enumRef = (name: string): TypeRef => ({ kind: 'enum', name });
 export function field(
   name: string,
   type: TypeRef,
-  options: { bits?: number; since?: NdisRevision } = {},
+  options: { bits?: number; since?: NdisRevision; networkOrder?: boolean } = {},
 ): FieldMember {
   return { kind: 'field', name, type, ...options };
 }

@@ -27,6 +27,8 @@ export interface PlacedField {
   readonly bitWidth?: number;
   /** Members of a nested struct (named or inline), with absolute offsets. */
   readonly fields?: readonly PlacedField[];
+  /** Stored in network byte order (big-endian): see FieldMember.networkOrder. */
+  readonly networkOrder?: true;
   /** Index of the anonymous union this member belongs to and which alternative it is. */
   readonly union?: { readonly id: number; readonly alternative: number };
 }
@@ -153,6 +155,9 @@ function placeMembers(aggregate: 'struct' | 'union', members: readonly Member[],
     if (ctx.seen.has(m.name)) throw new LayoutError(ctx.owner, m.name, 'duplicate member name');
     ctx.seen.add(m.name);
 
+    if (m.networkOrder && (m.bits !== undefined || m.type.kind !== 'scalar' || SCALARS[m.type.name].size === 1)) {
+      throw new LayoutError(ctx.owner, m.name, `network byte order needs a whole integer of 2 or 4 bytes, not ${ctypeOf(m.type)}${m.bits !== undefined ? ` : ${m.bits}` : ''}`);
+    }
     if (m.bits !== undefined) {
       if (m.type.kind !== 'scalar' && m.type.kind !== 'enum') {
         throw new LayoutError(ctx.owner, m.name, `a bit-field needs an integer type, not ${ctypeOf(m.type)}`);
@@ -195,6 +200,7 @@ function placeMembers(aggregate: 'struct' | 'union', members: readonly Member[],
       size: placed.size,
       align: placed.align,
       ...(placed.fields ? { fields: placed.fields } : {}),
+      ...(m.networkOrder ? { networkOrder: true as const } : {}),
       ...unionTag,
     });
     align = Math.max(align, placed.align);

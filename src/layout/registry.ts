@@ -72,3 +72,21 @@ export const allLayouts = (abi: Abi, ndisRevision: NdisRevision = DEFAULT_NDIS):
   STRUCTS.map((s) => layoutOf(s.name, abi, ndisRevision));
 
 export { ABIS };
+
+/**
+ * Whether `structName`.`member` is stored in network byte order (big-endian), as the ports of
+ * TCP_OFFLOAD_STATE_CONST are. `member` is a C member name, dotted into nested structures
+ * (`ConstState.RemotePort`); an unknown structure or member is not.
+ */
+export function isNetworkOrder(structName: string, member: string): boolean {
+  const layout = byName.has(structName) ? layoutOf(structName) : undefined;
+  let fields = layout?.fields;
+  const names = member.split('.');
+  for (const [i, name] of names.entries()) {
+    const f = fields?.find((x) => x.name === name);
+    if (!f) return false;
+    if (i === names.length - 1) return f.networkOrder === true;
+    fields = f.fields;
+  }
+  return false;
+}

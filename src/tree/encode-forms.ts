@@ -9,6 +9,7 @@
 import { toInteger } from '../codec/struct-io.js';
 import { EncodeError } from '../errors.js';
 import { NDIS_STATUS_VALUES, OFFLOAD_STATE_TYPE, TCP_OFFLOAD_CONNECTION_STATE, describeStatus, statusHex, stateTypeNamed } from '../layout/constants.js';
+import type { StructLayout } from '../layout/msvc.js';
 import { didYouMean } from '../suggest.js';
 
 /** One printed form of a member, as given: where (`Status.hex`), as given (for the message), and the value it carries. */
@@ -151,10 +152,17 @@ export function connectionState(v: unknown, path: string, current?: number): num
 
 // ---- ports: network byte order ---------------------------------------------------------------
 
-/** Members stored in network byte order, by structure: the JSON prints the stored number and takes `{ "host": N }`. */
-export const NETWORK_ORDER: Readonly<Record<string, readonly string[]>> = {
-  TCP_OFFLOAD_STATE_CONST: ['RemotePort', 'LocalPort'],
-};
+const networkMembers = new WeakMap<StructLayout, ReadonlySet<string>>();
+
+/**
+ * The members of a structure stored in network byte order, as the descriptors mark them (the TCP
+ * ports): the JSON prints the stored number and takes `{ "host": N }` too.
+ */
+export function networkOrderMembers(layout: StructLayout): ReadonlySet<string> {
+  let set = networkMembers.get(layout);
+  if (!set) networkMembers.set(layout, (set = new Set(layout.fields.filter((f) => f.networkOrder).map((f) => f.name))));
+  return set;
+}
 
 export const swap16 = (v: number): number => ((v & 0xff) << 8) | (v >>> 8);
 const USHORT = { kind: 'scalar', name: 'USHORT' } as const;

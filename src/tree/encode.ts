@@ -12,7 +12,7 @@ import type { StructLayout } from '../layout/msvc.js';
 import { layoutOf } from '../layout/registry.js';
 import { didYouMean } from '../suggest.js';
 import { FORMAT, ROLES, type Role, hexPtr } from './document.js';
-import { NETWORK_ORDER, blockTypeValue, connectionState, networkOrder, parseStatus } from './encode-forms.js';
+import { blockTypeValue, connectionState, networkOrder, networkOrderMembers, parseStatus } from './encode-forms.js';
 import { parseIp } from './ip.js';
 import { classify } from './roles.js';
 import { expectedLengths, stateParts, stateSize } from './state.js';
@@ -28,6 +28,9 @@ export interface EncodeInput {
   blocks: BlockInput[];
   [key: string]: unknown;
 }
+
+/** What the encoders take: a description, or the document decodeTree returned (whose interfaces have no index signature). */
+export type EncodeSource = EncodeInput | import('./document.js').TreeDocument;
 
 export interface BlockInput {
   role?: Role;
@@ -202,13 +205,13 @@ type Current = (member: string) => number | undefined;
 
 function partMembers(json: Record<string, unknown>, part: StructLayout, linked: boolean, path: string, current?: Current): Record<string, unknown> {
   const members: Record<string, unknown> = {};
-  const network = NETWORK_ORDER[part.name];
+  const network = networkOrderMembers(part);
   for (const k of Object.keys(json)) {
     if (k.charCodeAt(0) === 42) continue; // '*': what a pointer points to, not a member
     if (linked && (k === 'SourceAddress' || k === 'DestinationAddress')) continue;
     const v = json[k];
     if (k === 'State' && part.name === 'TCP_OFFLOAD_STATE_DELEGATED' && v !== undefined) members[k] = connectionState(v, `${path}.${k}`, current?.(k));
-    else if (network?.includes(k) && v !== undefined) members[k] = networkOrder(v, `${path}.${k}`, current?.(k));
+    else if (network.has(k) && v !== undefined) members[k] = networkOrder(v, `${path}.${k}`, current?.(k));
     else members[k] = v;
   }
   // A fresh image gets the part's Length by default; onto a capture only what is given is written.
@@ -242,7 +245,8 @@ function checkParts(block: BlockInput, type: StateType | undefined, path: string
 }
 
 /** Lays the tree out compactly from the root at offset 0 (deterministic: same document, same bytes). */
-export function encodeTree(doc: EncodeInput, options: EncodeOptions = {}): EncodedImage {
+export function encodeTree(input: EncodeSource, options: EncodeOptions = {}): EncodedImage {
+  const doc = input as EncodeInput; // a decoded document is a description with every member given
   const ctx = contextOf(doc, options);
   const { abi, block: blockLayout } = ctx;
   const ptr = abi.pointerSize;
@@ -624,7 +628,8 @@ function writeIp4(bytes: Uint8Array, at: number, text: string): boolean {
  * state parts, the context cell and IP address bytes that the document gives. No other byte changes,
  * and on an error (an EncodeError naming the place) none does: the image is left as it was.
  */
-export function encodeOnto(doc: EncodeInput, image: MemoryImage, options: EncodeOptions = {}): void {
+export function encodeOnto(input: EncodeSource, image: MemoryImage, options: EncodeOptions = {}): void {
+  const doc = input as EncodeInput; // a decoded document is a description with every member given
   if (!image.writable) throw new EncodeError('$', `this image is read-only (${image.readOnlyReason ?? 'a crash dump or physical image'}): encode onto a region instead`);
   const ctx = contextOf(doc, options);
   const loc = new Location();
@@ -752,7 +757,7 @@ function writeOnto(doc: EncodeInput, ctx: Context, image: MemoryImage, locate: (
 }
 
 /** Encodes onto a copy of `capture` (a region at `base`): the input bytes are never modified. */
-export function encodeOntoCopy(doc: EncodeInput, capture: Uint8Array, base: bigint, options: EncodeOptions = {}): Uint8Array {
+export function encodeOntoCopy(doc: EncodeSource, capture: Uint8Array, base: bigint, options: EncodeOptions = {}): Uint8Array {
   const copy = capture.slice();
   encodeOnto(doc, SegmentImage.region(copy, base), options);
   return copy;

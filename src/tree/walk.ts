@@ -249,7 +249,7 @@ export class TreeWalker {
   private limitIsCapacity = false;
   protected count = 0;
   // Pending links as (lo, hi, layer) triples: at most LAYER_COUNT of them (see the file comment).
-  protected readonly stack = new Float64Array(3 * LAYER_COUNT);
+  protected readonly stack: Float64Array = new Float64Array(3 * LAYER_COUNT);
   protected sp = 0;
   protected readonly loc = new Location();
   private readonly stateLoc = new Location();

@@ -112,7 +112,7 @@ const CASES: Case[] = [
   { words: ['ndis-offload', 'layout', 'TCP_OFFLOAD_STATE_C'], expect: ['TCP_OFFLOAD_STATE_CACHED', 'TCP_OFFLOAD_STATE_CONST'] },
   { words: ['ndis-offload', 'layout', ''], expect: sorted(STRUCTS.map((s) => s.name)) },
   { words: ['ndis-offload', 'completion', ''], expect: ['bash', 'zsh'] },
-  { words: ['ndis-offload', 'help', 'de'], expect: ['decode'] },
+  { words: ['ndis-offload', 'help', 'de'], expect: ['decode', 'demo'] },
   // values nobody can guess: nothing, not file names
   { words: ['ndis-offload', 'decode', '--root', ''], expect: [] },
   { words: ['ndis-offload', 'decode', 'capture.bin', '--base', ''], expect: [] },

@@ -1,6 +1,10 @@
 // Every `ndis-offload …` line in a ```sh block of docs/ and the README runs, and succeeds; every
 // ```json block of the JSON format page parses, and the complete documents in it encode.
-import { readFileSync, readdirSync } from 'node:fs';
+// `ndis-offload demo` writes into the working folder, so it runs as a program in an empty one.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { encodeTree } from '../../src/index.js';
@@ -18,6 +22,14 @@ describe('documented examples run', () => {
     for (const line of commands) {
       it(`${page}: ${line}`, async () => {
         const argv = line.split(/\s+/).slice(1);
+        if (argv[0] === 'demo') {
+          const cwd = mkdtempSync(join(tmpdir(), 'ndis-demo-'));
+          const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), resolve('src/cli/main.ts'), ...argv], { encoding: 'utf8', cwd });
+          rmSync(cwd, { recursive: true, force: true });
+          expect(r.stderr).toBe('');
+          expect(r.status).toBe(0);
+          return;
+        }
         let err = '';
         const code = await main(argv, { out: () => {}, err: (t) => (err += t), stdoutIsTty: false, env: {} });
         expect(err).toBe('');

@@ -19,7 +19,7 @@ import type { StructLayout } from '../../src/layout/msvc.js';
 import { layoutOf } from '../../src/layout/registry.js';
 import { FORMAT, ROLES, type Role } from '../../src/tree/document.js';
 import { checkOffset, checkRoot, documentBase, layerError } from '../../src/tree/encode.js';
-import { NETWORK_ORDER, blockTypeValue, connectionState, networkOrder, parseStatus } from '../../src/tree/encode-forms.js';
+import { blockTypeValue, connectionState, networkOrder, networkOrderMembers, parseStatus } from '../../src/tree/encode-forms.js';
 import { parseIp } from '../../src/tree/ip.js';
 import { stateParts, stateSize } from '../../src/tree/state.js';
 
@@ -139,7 +139,7 @@ function partMembers(json: Record<string, unknown>, part: StructLayout, path: st
     if (k.startsWith('*')) continue;
     if (k === 'SourceAddress' || k === 'DestinationAddress') continue;
     if (k === 'State' && part.name === 'TCP_OFFLOAD_STATE_DELEGATED' && v !== undefined) members[k] = connectionState(v, `${path}.${k}`);
-    else if (NETWORK_ORDER[part.name]?.includes(k) && v !== undefined) members[k] = networkOrder(v, `${path}.${k}`);
+    else if (networkOrderMembers(part).has(k) && v !== undefined) members[k] = networkOrder(v, `${path}.${k}`);
     else members[k] = v;
   }
   const header = { ...((json.Header as Record<string, unknown> | undefined) ?? {}) };

@@ -121,6 +121,20 @@ function emitClass(className: string, f0: number, size: number, align: number, f
         `    ${writeStmt(acc, at, abi)}`,
         '  }',
       );
+      if (f.networkOrder) {
+        // The same bytes read big-endian: the value a program means (a port as 445, not 48385).
+        const host = ident(`${name}Host`);
+        if (fields.some((g) => g.name === host)) throw new Error(`${className}: ${host} is both a member and ${name}'s host-order accessor`);
+        body.push(
+          `  /** ${name} in host order: its bytes are stored in network byte order (big-endian). */`,
+          `  get ${host}(): number {`,
+          `    return this.view.${acc.get}(${at});`,
+          '  }',
+          `  set ${host}(v: number) {`,
+          `    this.view.${acc.set}(${at}, v);`,
+          '  }',
+        );
+      }
     }
   }
   out.push(...children);

@@ -370,11 +370,25 @@ export class TCP_OFFLOAD_STATE_CONST extends ViewBase {
   set RemotePort(v: number) {
     this.view.setUint16(this.base + 10, v, true);
   }
+  /** RemotePort in host order: its bytes are stored in network byte order (big-endian). */
+  get RemotePortHost(): number {
+    return this.view.getUint16(this.base + 10);
+  }
+  set RemotePortHost(v: number) {
+    this.view.setUint16(this.base + 10, v);
+  }
   get LocalPort(): number {
     return this.view.getUint16(this.base + 12, true);
   }
   set LocalPort(v: number) {
     this.view.setUint16(this.base + 12, v, true);
+  }
+  /** LocalPort in host order: its bytes are stored in network byte order (big-endian). */
+  get LocalPortHost(): number {
+    return this.view.getUint16(this.base + 12);
+  }
+  set LocalPortHost(v: number) {
+    this.view.setUint16(this.base + 12, v);
   }
   /** Bit-field: bits 0..3 of the UCHAR at +0xe. */
   get SndWindScale(): number {

@@ -64,8 +64,8 @@ export const TCP_OFFLOAD_STATE_CONST = struct(
   [
     header,
     field('Flags', USHORT),
-    field('RemotePort', USHORT),
-    field('LocalPort', USHORT),
+    field('RemotePort', USHORT, { networkOrder: true }),
+    field('LocalPort', USHORT, { networkOrder: true }),
     bits('SndWindScale', UCHAR, 4),
     bits('RcvWindScale', UCHAR, 4),
     field('RemoteMss', USHORT),
