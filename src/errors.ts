@@ -90,3 +90,17 @@ export class DumpError extends OffloadError {
     super('DUMP', `dump @${hex(fileOffset)}: ${detail}`);
   }
 }
+
+/**
+ * A memory capture (LiME, an ELF core) whose container metadata cannot be trusted: `fileOffset`
+ * is the offset of the field at fault, or of the first missing byte when the file is cut short.
+ */
+export class CaptureError extends OffloadError {
+  constructor(
+    readonly format: string,
+    readonly fileOffset: number,
+    detail: string,
+  ) {
+    super('CAPTURE', `${format} @${hex(fileOffset)}: ${detail}`);
+  }
+}
