@@ -83,7 +83,8 @@ export class RangeMemory extends FramedMemory {
     private readonly what: string,
     cacheFrames?: number,
   ) {
-    const top = ranges.reduce((m, r) => Math.max(m, r.physical + r.length), 0);
+    // Declared holes count too, so that a frame in one is explained by it.
+    const top = [...ranges, ...absent].reduce((m, r) => Math.max(m, r.physical + r.length), 0);
     super(source, Math.min(MAX_PFN, Math.ceil(top / PAGE_SIZE)), cacheFrames);
     this.start = Float64Array.from(ranges, (r) => r.physical);
     this.end = Float64Array.from(ranges, (r) => r.physical + r.length);
