@@ -80,6 +80,8 @@ export function openElfCore(source: ByteSource, options: OpenSourceOptions = {})
     const x = view.getBigUint64(at, true);
     return x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : Infinity;
   };
+  // The field as written, for messages (a lie past 2^53 shows as it is, not as Infinity).
+  const raw = (view: DataView, at: number): string => hex(cls === 1 ? view.getUint32(at, true) : view.getBigUint64(at, true));
   const type = v.getUint16(L.ehdr.type, true);
   if (type !== ET_CORE) throw new CaptureError(FORMAT, L.ehdr.type, `e_type is ${type}, not ET_CORE (4): an ELF file but not a core`);
   const em = v.getUint16(L.ehdr.machine, true);
@@ -97,7 +99,7 @@ export function openElfCore(source: ByteSource, options: OpenSourceOptions = {})
     const shentsize = v.getUint16(L.ehdr.shentsize, true);
     if (shentsize !== L.shdr.size) throw new CaptureError(FORMAT, L.ehdr.shentsize, `e_phnum is PN_XNUM but e_shentsize is ${shentsize}, not ${L.shdr.size}`);
     if (shoff === 0 || shoff > size - L.shdr.size) {
-      throw new CaptureError(FORMAT, L.ehdr.shoff, `e_phnum is PN_XNUM, so section header 0 holds the count, but e_shoff ${hex(shoff)} does not place it inside the file (${hex(size)} bytes)`);
+      throw new CaptureError(FORMAT, L.ehdr.shoff, `e_phnum is PN_XNUM, so section header 0 holds the count, but e_shoff ${raw(v, L.ehdr.shoff)} does not place it inside the file (${hex(size)} bytes)`);
     }
     countField = shoff + L.shdr.info;
     const sh = readAt(source, countField, 4);
@@ -106,7 +108,7 @@ export function openElfCore(source: ByteSource, options: OpenSourceOptions = {})
   if (count === 0) throw new CaptureError(FORMAT, countField, 'no program headers: a core with no memory');
   if (count > ELF_MAX_PHDRS) throw new CaptureError(FORMAT, countField, `${count} program headers: more than the ${ELF_MAX_PHDRS} any VM core has`);
   if (!(phoff <= size) || count * phentsize > size - phoff) {
-    throw new CaptureError(FORMAT, countField, `${count} program headers of ${phentsize} bytes from e_phoff ${hex(phoff)} run past the end of the file (${hex(size)} bytes)`);
+    throw new CaptureError(FORMAT, countField, `${count} program headers of ${phentsize} bytes from e_phoff ${raw(v, L.ehdr.phoff)} run past the end of the file (${hex(size)} bytes)`);
   }
 
   const loads: RangeCandidate[] = [];
@@ -127,7 +129,7 @@ export function openElfCore(source: ByteSource, options: OpenSourceOptions = {})
       const filesz = word(table.view, base + L.phdr.filesz);
       const label = `${ptype === PT_LOAD ? 'PT_LOAD' : 'PT_NOTE'} (program header ${k})`;
       if (!(offset <= size) || filesz > size - offset) {
-        throw new CaptureError(FORMAT, at + L.phdr.filesz, `${label} needs file bytes ${hex(offset)}+${hex(filesz)}, past the end of the file (${hex(size)} bytes): truncated or lying`);
+        throw new CaptureError(FORMAT, at + L.phdr.filesz, `${label} needs file bytes ${raw(table.view, base + L.phdr.offset)}+${raw(table.view, base + L.phdr.filesz)}, past the end of the file (${hex(size)} bytes): truncated or lying`);
       }
       if (ptype === PT_NOTE) {
         notes.push({ offset, size: filesz, sizeField: at + L.phdr.filesz, label });
@@ -135,9 +137,9 @@ export function openElfCore(source: ByteSource, options: OpenSourceOptions = {})
       }
       const paddr = word(table.view, base + L.phdr.paddr);
       const memsz = word(table.view, base + L.phdr.memsz);
-      if (filesz > memsz) throw new CaptureError(FORMAT, at + L.phdr.filesz, `${label}'s p_filesz ${hex(filesz)} is larger than its p_memsz ${hex(memsz)}`);
-      if (!(paddr < PHYSICAL_LIMIT)) throw new CaptureError(FORMAT, at + L.phdr.paddr, `${label}'s p_paddr ${hex(paddr)} is past the 52-bit physical address limit`);
-      if (!(memsz <= PHYSICAL_LIMIT - paddr)) throw new CaptureError(FORMAT, at + L.phdr.memsz, `${label}'s p_memsz ${hex(memsz)} from ${hex(paddr)} ends past the 52-bit physical address limit`);
+      if (filesz > memsz) throw new CaptureError(FORMAT, at + L.phdr.filesz, `${label}'s p_filesz ${raw(table.view, base + L.phdr.filesz)} is larger than its p_memsz ${raw(table.view, base + L.phdr.memsz)}`);
+      if (!(paddr < PHYSICAL_LIMIT)) throw new CaptureError(FORMAT, at + L.phdr.paddr, `${label}'s p_paddr ${raw(table.view, base + L.phdr.paddr)} is past the 52-bit physical address limit`);
+      if (!(memsz <= PHYSICAL_LIMIT - paddr)) throw new CaptureError(FORMAT, at + L.phdr.memsz, `${label}'s p_memsz ${raw(table.view, base + L.phdr.memsz)} from ${hex(paddr)} ends past the 52-bit physical address limit`);
       if (filesz < memsz) {
         const why = filesz === 0 ? `${label} declares with no bytes in the file (MMIO, or not dumped)` : `${label} declares past its p_filesz`;
         absent.push({ physical: paddr + filesz, length: memsz - filesz, why });
