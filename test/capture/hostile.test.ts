@@ -206,3 +206,29 @@ describe('property: truncated anywhere, or any metadata byte lying', () => {
     });
   }
 });
+
+describe('property: the range map', () => {
+  it('extent() and hasFrame() agree with the ranges, frame by frame, for aligned and unaligned ranges', () => {
+    const rangesArb = fc
+      .array(fc.record({ gap: fc.integer({ min: 0, max: 0x5000 }), length: fc.integer({ min: 1, max: 0x6000 }) }), { minLength: 1, maxLength: 6 })
+      .map((rs) => {
+        let at = 0;
+        return rs.map((r) => {
+          const physical = at + r.gap;
+          at = physical + r.length;
+          return { physical, length: r.length };
+        });
+      });
+    fc.assert(
+      fc.property(rangesArb, fc.integer({ min: -3, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.boolean(), (ranges, pfn, count, stored) => {
+        const c = open(writeLime(SPACE, { ranges }).toBytes());
+        const whole = (p: number): boolean => ranges.some((r) => p >= 0 && p * PAGE_SIZE >= r.physical && (p + 1) * PAGE_SIZE <= r.physical + r.length);
+        for (let p = -1; p < 45; p++) expect(c.hasFrame(p), `PFN ${p}`).toBe(whole(p));
+        let naive = 0;
+        while (naive < count && whole(pfn + naive) === stored) naive++;
+        expect(c.extent(pfn, count, stored)).toBe(naive);
+      }),
+      fcParams({ numRuns: 300 }),
+    );
+  });
+});
