@@ -65,7 +65,7 @@ export interface ElfCoreOptions {
   ranges?: RangeMode | RangeSpec[];
   /** CR3 of each CPU (default: the space's DTB for one CPU). */
   cr3?: readonly bigint[];
-  /** CR4 of every CPU (default PAE | PGE | PCIDE... see below). */
+  /** CR4 of every CPU (default CR4_X64). */
   cr4?: bigint;
   /** Write e_phnum = PN_XNUM and the count in section header 0's sh_info. */
   xnum?: boolean;
