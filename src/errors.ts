@@ -106,3 +106,17 @@ export class SegmentOverlapError extends OffloadError {
     super('SEGMENT_OVERLAP', `segments ${first} and ${second} overlap and disagree at ${hex(address)} (${b(firstByte)} in ${first}, ${b(secondByte)} in ${second}): give segments that agree, or that do not overlap`);
   }
 }
+
+/**
+ * A memory capture (LiME, an ELF core) whose container metadata cannot be trusted: `fileOffset`
+ * is the offset of the field at fault, or of the first missing byte when the file is cut short.
+ */
+export class CaptureError extends OffloadError {
+  constructor(
+    readonly format: string,
+    readonly fileOffset: number,
+    detail: string,
+  ) {
+    super('CAPTURE', `${format} @${hex(fileOffset)}: ${detail}`);
+  }
+}
