@@ -364,14 +364,14 @@ function to32(value: unknown): unknown {
 }
 
 /**
- * An x86 fixture encoded at `root` (default its base + 0xf80, so that its first block straddles a
+ * An x86 fixture encoded at `root` (default its base + 0xfe0, so that its first block straddles a
  * page boundary). `large-x64` is taken as an x86 tree too: the same document, encoded with the
  * x86 ABI (its pointers cut to 32-bit kernel addresses), about 190 blocks over many pages.
  */
 export function placeX86Tree(name: string, root?: number, large = false): PlacedX86Tree {
   let d = readDescription(name);
   if (d.abi !== 'x86') d = { ...(to32(d) as typeof d), abi: 'x86', decodeOptions: { ...d.decodeOptions, abi: 'x86' } };
-  const at = root ?? Number(BigInt(d.base!)) + 0xf80;
+  const at = root ?? Number(BigInt(d.base!)) + 0xfe0;
   const { bytes } = buildFixture({ ...d, base: `0x${at.toString(16)}` });
   return { name, root: at, bytes, options: decodeOptionsOf(d), large };
 }
@@ -382,8 +382,8 @@ export const regionDoc32 = (t: PlacedX86Tree): TreeDocument => decodeTree(Segmen
 export function x86Trees(): PlacedX86Tree[] {
   return [
     placeX86Tree('initiate-x86'),
-    placeX86Tree('ipv6-x86', 0x8b000f80, true),
-    placeX86Tree('large-x64', 0x9c300f80),
+    placeX86Tree('ipv6-x86', 0x8b000fe0, true),
+    placeX86Tree('large-x64', 0x9c300fe0),
   ];
 }
 
