@@ -210,7 +210,10 @@ export function openDump32(source: ByteSource, options: Dump32Options = {}): Dum
     if (bitmapEnd > BigInt(size)) {
       throw new DumpError(BMP32.Pages, `a bitmap of ${bits64} bits ends at file offset ${hex(bitmapEnd)}, past the end of the file (${hex(size)} bytes)`);
     }
-    if (firstPage64 > BigInt(size)) throw new DumpError(BMP32.FirstPage, `FirstPage ${hex(firstPage64)} is past the end of the file (${hex(size)} bytes)`);
+    // FirstPage past the end: a body cut short when the header said more, else a lie.
+    if (firstPage64 > BigInt(size) && !(firstPage64 <= BigInt(2 ** 53) && truncated(Number(firstPage64)))) {
+      throw new DumpError(BMP32.FirstPage, `FirstPage ${hex(firstPage64)} is past the end of the file (${hex(size)} bytes)`);
+    }
     if (firstPage64 < bitmapEnd) throw new DumpError(BMP32.FirstPage, `FirstPage ${hex(firstPage64)} overlaps the bitmap (which ends at ${hex(bitmapEnd)})`);
     const bits = Number(bits64);
     const firstPage = Number(firstPage64);
