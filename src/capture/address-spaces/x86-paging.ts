@@ -363,16 +363,16 @@ export class X86PagedImage implements MemoryImage {
   }
 
   /**
-   * Mapped, stored virtual ranges (from 0x80000000 unless options.userHalf), coalesced. Each table
-   * frame is visited at most once per level and the total work is capped, so tables that point at
-   * themselves (the Windows self-map, or hostile ones) cannot loop.
+   * Mapped, stored virtual ranges (from 0x80000000 unless options.userHalf), coalesced. Two or three
+   * levels make at most 2^20 leaf entries whatever the entries say, so tables that point at
+   * themselves (the Windows self-map, or hostile ones) cannot loop; a table named by several entries
+   * is read for each (aliases are real mappings), and the total work is capped.
    */
   *ranges(): Iterable<MappedRange> {
     const ph = this.physical;
     const pae = this.pae;
     const pse = this.pse;
     const levels = pae ? 3 : 2;
-    const seen = [new Set<number>(), new Set<number>(), new Set<number>()];
     const pending: MappedRange[] = [];
     let budget = this.options.maxWalk ?? 2 ** 26;
     let start = 0;
@@ -398,6 +398,7 @@ export class X86PagedImage implements MemoryImage {
     const span = pae ? [262144, 512, 1] : [1024, 1];
     const width = pae ? 8 : 4;
     const copies = [0, 1, 2].map(() => new Uint8Array(PAGE_SIZE));
+    const views = copies.map((c) => new DataView(c.buffer));
     const self = this;
     // Level 0 of PAE is the PDPT: four entries, already read.
     function* entries(level: number, view: DataView | undefined, count: number, base: number): Generator<MappedRange> {
@@ -427,17 +428,12 @@ export class X86PagedImage implements MemoryImage {
         } else if (!pae && pse && (lo & 0x80) !== 0) {
           if ((lo & PDE4M_RESERVED_LO) === 0) leaf(vpn, ((lo >>> 13) & 0xff) * TWO20 + ((lo >>> 22) << 10), 1024);
         } else {
-          const next = pae ? pfnOf(lo, hi) : lo >>> 12;
-          const visited = seen[level + 1]!;
-          if (!visited.has(next)) {
-            visited.add(next);
-            const f = ph.frame(next);
-            if (f !== undefined) {
-              // One copy of the table per level: the cache recycles frames while we recurse.
-              const copy = copies[level + 1]!;
-              copy.set(f.bytes);
-              yield* entries(level + 1, new DataView(copy.buffer), PAGE_SIZE / width, vpn);
-            }
+          const f = ph.frame(pae ? pfnOf(lo, hi) : lo >>> 12);
+          if (f !== undefined) {
+            // One copy of the table per level: the cache recycles frames while we recurse.
+            const copy = copies[level + 1]!;
+            copy.set(f.bytes);
+            yield* entries(level + 1, views[level + 1]!, PAGE_SIZE / width, vpn);
           }
         }
         if (pending.length > 0) {
@@ -451,7 +447,7 @@ export class X86PagedImage implements MemoryImage {
       const f = ph.frame(this.pdPfn);
       if (f !== undefined) {
         copies[0]!.set(f.bytes);
-        yield* entries(0, new DataView(copies[0]!.buffer), 1024, 0);
+        yield* entries(0, views[0]!, 1024, 0);
       }
     }
     yield* pending;
