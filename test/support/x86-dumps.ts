@@ -35,7 +35,7 @@ export interface X86SpaceOptions {
   readonly pagedOut?: readonly number[];
   /** Virtual pages mapped to a frame no dump stores. */
   readonly notStored?: readonly number[];
-  /** The Windows self-map: non-PAE PD[0x300] = the PD; PAE PD3[0x300 + i] = PD i. */
+  /** The Windows self-map at 0xC0000000: non-PAE PD[0x300] = the PD; PAE PD3[i] = PD i (so PD3[3] = PD3). */
   readonly selfMap?: boolean;
   /** PAE: offset of the PDPT in its frame (a multiple of 32; default 0x5a0). */
   readonly pdptOffset?: number;
@@ -213,7 +213,7 @@ export function buildX86Space(regions: readonly X86Region[], options: X86SpaceOp
       for (let i = 0; i < 4; i++) {
         const pd = tables.get(key(i * 2 ** 30, 1))!;
         put(root.bytes, slot(0, i), pointer(0, pd.pfn));
-        put(pd3.bytes, (0x100 + i) * 8, pointer(1, pd.pfn));
+        put(pd3.bytes, i * 8, pointer(1, pd.pfn));
       }
     } else put(root.bytes, 0x300 * 4, pointer(0, root.pfn));
   }
