@@ -388,3 +388,17 @@ export function x86Trees(): PlacedX86Tree[] {
 }
 
 export const x86Regions = (trees: readonly PlacedX86Tree[]): X86Region[] => trees.map((t) => ({ address: t.root, bytes: t.bytes, large: t.large }));
+
+/** fixtures/initiate-x86-pae.dmp: the bundled 32-bit sample (scripts/x86-fixture.ts writes it). */
+export const SAMPLE_DUMP32 = { file: 'fixtures/initiate-x86-pae.dmp', root: 0x8a400fe0 } as const;
+
+/**
+ * A PAE bitmap dump holding the initiate-x86 tree at SAMPLE_DUMP32.root: its first block straddles
+ * two pages whose frames lie far apart, the second page is mapped by a transition PTE, the PDPT
+ * sits at a 32-byte slot in the middle of its frame.
+ */
+export function buildSampleDump32(): Uint8Array {
+  const tree = placeX86Tree('initiate-x86', SAMPLE_DUMP32.root);
+  const space = buildX86Space(x86Regions([tree]), { paging: 'pae', scatter: 7, transition: [((SAMPLE_DUMP32.root & ~0xfff) >>> 0) + 0x1000], selfMap: true });
+  return writeBitmapDump32(space).toBytes();
+}
