@@ -46,6 +46,12 @@ const PDE2M_RESERVED_LO = 0x1fe000;
 /** A non-PAE 4 MiB PDE: bit 21 (bits 20..13 are physical address bits 39..32, bit 12 is PAT). */
 const PDE4M_RESERVED_LO = 0x200000;
 
+/** Where the top table is: PAE, CR3 bits 31..5 (the PDPT); non-PAE, bits 31..12 (the page directory). */
+export function tableAddressOf(cr3: bigint, paging: X86Paging): number {
+  const a = Number(cr3 & 0xffffffffn);
+  return paging === 'pae' ? a - (a & 0x1f) : a - (a & 0xfff);
+}
+
 const enum Fail {
   None,
   Table,
@@ -109,8 +115,7 @@ export class X86PagedImage implements MemoryImage {
     if (directoryTableBase < 0n || directoryTableBase > 0xffffffffn) {
       throw new UsageError(`DirectoryTableBase ${hex(directoryTableBase)} does not fit the 32-bit CR3 of x86 paging`);
     }
-    const cr3 = Number(directoryTableBase);
-    this.tableAddress = this.pae ? cr3 - (cr3 & 0x1f) : cr3 - (cr3 & 0xfff);
+    this.tableAddress = tableAddressOf(directoryTableBase, paging);
     this.pdPfn = Math.floor(this.tableAddress / PAGE_SIZE);
     const table = this.pae ? 'PDPT' : 'page directory';
     const f = physical.frame(this.pdPfn);

@@ -17,7 +17,7 @@ import { DUMP_TYPE_NAMES, filetimeToDate } from '../../codec/dump.js';
 import { type ByteSource, FileSource, PAGE_SIZE, type PhysicalMemory } from '../../codec/physical.js';
 import { DumpError } from '../../errors.js';
 import { type Abi, X86 } from '../../layout/abi.js';
-import { type X86ImageOptions, type X86Paging, X86PagedImage } from '../address-spaces/x86-paging.js';
+import { type X86ImageOptions, type X86Paging, X86PagedImage, tableAddressOf } from '../address-spaces/x86-paging.js';
 
 /** Offsets of the DUMP_HEADER32 members read here (volatility3 crash.json, QEMU win_dump_defs.h). */
 export const HDR32 = {
@@ -101,9 +101,7 @@ export class Dump32 {
   /** The address space of DirectoryTableBase, in the paging mode PaeEnabled names. */
   image(options: Omit<X86ImageOptions, 'paging'> = {}): X86PagedImage {
     const { info, physical } = this;
-    const cr3 = Number(info.directoryTableBase);
-    const table = info.paging === 'pae' ? cr3 - (cr3 & 0x1f) : cr3 - (cr3 & 0xfff);
-    const pfn = Math.floor(table / PAGE_SIZE);
+    const pfn = Math.floor(tableAddressOf(info.directoryTableBase, info.paging) / PAGE_SIZE);
     if (!physical.hasFrame(pfn)) {
       const what = info.paging === 'pae' ? 'PDPT' : 'page directory';
       throw new DumpError(HDR32.DirectoryTableBase, `DirectoryTableBase ${hex(info.directoryTableBase)}: its ${what} is not in the dump (${physical.missingReason(pfn)})`);
@@ -256,7 +254,7 @@ export function openDump32(source: ByteSource, options: Dump32Options = {}): Dum
     machineName: 'x86',
     numberProcessors: u32(HDR32.NumberProcessors),
     bugCheckCode: u32(HDR32.BugCheckCode),
-    bugCheckParameters: [0, 1, 2, 3].map((i) => u32n(HDR32.BugCheckParameters + 4 * i)) as unknown as readonly [bigint, bigint, bigint, bigint],
+    bugCheckParameters: [u32n(HDR32.BugCheckParameters), u32n(HDR32.BugCheckParameters + 4), u32n(HDR32.BugCheckParameters + 8), u32n(HDR32.BugCheckParameters + 12)],
     systemTime: filetimeToDate(systemTimeRaw),
     systemTimeRaw,
     systemUpTime: u64(HDR32.SystemUpTime),
