@@ -91,6 +91,11 @@ describe('32-bit dump headers that lie', () => {
     expect(e.message).toBe('dump @0x10: DirectoryTableBase 0x9f0003e0: its PDPT is not in the dump (PFN 0x9f000 not stored (beyond the last stored frame 0x' + (SPACE.physicalPages - 1).toString(16) + '))');
   });
 
+  it('a DirectoryTableBase never set (the "PAGE" filler): image() says so', () => {
+    const d = open(edit(BITMAP, (v) => v.setUint32(HDR32.DirectoryTableBase, 0x45474150, true)));
+    expect(errorOf<DumpError>(() => d.image()).message).toBe('dump @0x10: DirectoryTableBase is the "PAGE" filler: never set');
+  });
+
   it('a header claiming the world costs what the header costs: runs of 2^32 - 1 pages, RequiredDumpSpace 2^62', () => {
     const bytes = edit(FULL, (v) => {
       v.setUint32(HDR32.Runs + 12, 0xffffffff, true);
@@ -136,7 +141,7 @@ describe('truncated and corrupted 32-bit dumps never hang or throw untyped', () 
     });
 
     it(`${name}: header fields and page-table bytes that lie`, () => {
-      const fields = Object.values(HDR32).filter((o) => o < 0x1000);
+      const fields = [...Object.values(HDR32).filter((o) => o < 0x1000), ...(name === 'bitmap' ? Object.values(BMP32) : [])];
       const tables = [...SPACE.frames.keys()].filter((p) => p < 0x800 || SPACE.frames.get(p)!.some((x) => x !== 0));
       fc.assert(
         fc.property(

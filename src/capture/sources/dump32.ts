@@ -101,6 +101,7 @@ export class Dump32 {
   /** The address space of DirectoryTableBase, in the paging mode PaeEnabled names. */
   image(options: Omit<X86ImageOptions, 'paging'> = {}): X86PagedImage {
     const { info, physical } = this;
+    if (info.directoryTableBase === BigInt(FILLER)) throw new DumpError(HDR32.DirectoryTableBase, 'DirectoryTableBase is the "PAGE" filler: never set');
     const pfn = Math.floor(tableAddressOf(info.directoryTableBase, info.paging) / PAGE_SIZE);
     if (!physical.hasFrame(pfn)) {
       const what = info.paging === 'pae' ? 'PDPT' : 'page directory';
