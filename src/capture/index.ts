@@ -4,3 +4,5 @@ export { type CaptureFormat, type CpuState, type CaptureInfo, type OpenSourceOpt
 export { openCaptureSource, sniffSource, SOURCE_FORMATS } from './open.js';
 export { LIME_MAGIC, LIME_HEADER, LIME_MAX_RANGES, isLime, openLime } from './sources/lime.js';
 export { ELF_MAX_PHDRS, ELF_MAX_NOTES_BYTES, QEMU_CPU, VBOX_CPU, VBOX_CORE, isElf, openElfCore } from './sources/elf-core.js';
+export { type X86Paging, type X86ImageOptions, X86PagedImage, tableAddressOf } from './address-spaces/x86-paging.js';
+export { HDR32, BMP32, MAX_RUNS32, MAX_BITMAP_PAGES32, MACHINE_X86, type Dump32Info, type Dump32Options, type DtbSource, Dump32, isDump32, openDump32, openDump32File } from './sources/dump32.js';
