@@ -378,7 +378,9 @@ function readRdmp(source: ByteSource, dumpType: number, truncated: (end: bigint)
   const marker = u32(RDMP.Marker);
   if (marker !== RDMP_MARKER) throw new DumpError(RDMP.Marker, `bad RDMP header: Marker ${hex(marker)} (expected ${hex(RDMP_MARKER)})`);
   const sigs = ascii(b, RDMP.Signature - RDMP.Marker, 8);
-  if (sigs !== 'RDMPDUMP') throw new DumpError(RDMP.Signature, `bad RDMP header ${quoteText(sigs)} (expected "RDMPDUMP")`);
+  if (sigs !== 'RDMPDUMP') {
+    throw new DumpError(sigs.startsWith('RDMP') ? RDMP.ValidDump : RDMP.Signature, `bad RDMP header ${quoteText(sigs)} (expected "RDMPDUMP")`);
+  }
   const metadataSize = u64(RDMP.MetadataSize);
   const firstPage64 = u64(RDMP.FirstPageOffset);
   const metadataEnd = BigInt(RDMP.Metadata) + metadataSize;
