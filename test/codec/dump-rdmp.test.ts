@@ -65,6 +65,37 @@ function expectDumpError(fn: () => unknown, fileOffset: number, says?: RegExp): 
   return caught as DumpError;
 }
 
+describe('the RDMP layout, in literal offsets (kdmp-parser RDMP_HEADER64, FULL_RDMP_HEADER64)', () => {
+  it('type 10: the header, the metadata, the ranges and the terminator', () => {
+    const b = bytesOf('10');
+    const v = dv(b);
+    const ram = SPACE.runs.reduce((n, r) => n + r.pageCount, 0);
+    expect(v.getUint32(0xf98, true)).toBe(10);
+    expect([v.getUint32(0x2000, true), Buffer.from(b.subarray(0x2004, 0x200c)).toString('latin1')]).toEqual([0x40, 'RDMPDUMP']);
+    // MetadataSize - 0x20 == FirstPageOffset - 0x2040.
+    expect([v.getBigUint64(0x2010, true), v.getBigUint64(0x2018, true)]).toEqual([0xfe0n, 0x3000n]);
+    expect([v.getUint32(0x2020, true), v.getBigUint64(0x2028, true)]).toEqual([2, BigInt(ram)]);
+    const ranges = [0, 1, 2].map((k) => [v.getBigUint64(0x2030 + 16 * k, true), v.getBigUint64(0x2038 + 16 * k, true)]);
+    expect(ranges).toEqual([[1n, 0x9en], [0x100n, BigInt(ram - 0x9e)], [0n, 0n]]);
+    expect(b.subarray(0x2060, 0x3000).every((x) => x === 0)).toBe(true);
+    expect(b.length).toBe(0x3000 + ram * 0x1000);
+    // The DTB's frame, range 1's page (PFN - 0x100) after range 0's 0x9e pages.
+    const pml4 = Number(SPACE.dtb >> 12n);
+    const at = 0x3000 + (pml4 >= 0x100 ? 0x9e + pml4 - 0x100 : pml4 - 1) * 0x1000;
+    expect(b.subarray(at, at + 0x1000)).toEqual(SPACE.frames.get(pml4));
+  });
+
+  it('types 8 and 9: the 0x10 bytes at 0x2020 are zero, and the unaligned table ends at its terminator', () => {
+    const b = bytesOf('9, first page unaligned');
+    const v = dv(b);
+    const n = parse(b).info.rdmp!.ranges.length;
+    expect([v.getBigUint64(0x2020, true), v.getBigUint64(0x2028, true)]).toEqual([0n, 0n]);
+    expect(v.getBigUint64(0x2018, true)).toBe(BigInt(0x2030 + 16 * (n + 1)));
+    expect(v.getBigUint64(0x2010, true)).toBe(BigInt(0x10 + 16 * (n + 1)));
+    expect([v.getBigUint64(0x2030 + 16 * n, true), v.getBigUint64(0x2038 + 16 * n, true)]).toEqual([0n, 0n]);
+  });
+});
+
 describe('DumpTypes 6, 8, 9, 10 decode the fixture trees', () => {
   for (const v of VARIANTS) {
     it(`${v.name}: every tree decodes to the region's document, apart from base and offset`, () => {
