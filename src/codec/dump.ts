@@ -388,7 +388,7 @@ function readRdmp(source: ByteSource, dumpType: number, truncated: (end: bigint)
     throw new DumpError(RDMP.MetadataSize, `MetadataSize ${hex(metadataSize)} ends the metadata at file offset ${hex(metadataEnd)}, past the end of the file (${hex(size)} bytes)`);
   }
   if (metadataSize < BigInt(RDMP.Ranges - RDMP.Metadata) || metadataSize % BigInt(RDMP.RangeSize) !== 0n) {
-    throw new DumpError(RDMP.MetadataSize, `MetadataSize ${hex(metadataSize)} is not 0x10 bytes and whole 0x10-byte ranges`);
+    throw new DumpError(RDMP.MetadataSize, `MetadataSize ${hex(metadataSize)} is not 0x10 bytes followed by whole 0x10-byte ranges`);
   }
   if (firstPage64 !== metadataEnd) {
     throw new DumpError(RDMP.FirstPageOffset, `FirstPageOffset ${hex(firstPage64)} does not follow the metadata (MetadataSize ${hex(metadataSize)}: expected ${hex(metadataEnd)})`);
