@@ -143,7 +143,7 @@ export class BitmapIndex {
   }
 }
 
-/** Full dump: run after run from `dataStart` (0x2000), in PhysicalMemoryBlock order. */
+/** Full dump: run after run from `dataStart` (0x2000), in PhysicalMemoryBlock order; RDMP dumps: range after range from FirstPageOffset. */
 export class RunMemory extends FramedMemory {
   private readonly base: Float64Array;
   private readonly count: Float64Array;
@@ -157,6 +157,9 @@ export class RunMemory extends FramedMemory {
     dataStart: number,
     private readonly runs: readonly PhysicalRun[],
     cacheFrames?: number,
+    /** What describe() calls the dump and its runs (RDMP dumps store pages by ranges the same way). */
+    private readonly kind = 'full memory dump',
+    private readonly runsName = 'runs',
   ) {
     super(source, runs.reduce((m, r) => Math.max(m, r.basePage + r.pageCount), 0), cacheFrames);
     let at = 0;
@@ -169,7 +172,7 @@ export class RunMemory extends FramedMemory {
     this.end = dataStart + at * PAGE_SIZE;
   }
 
-  /** Index of the last run starting at or below pfn (binary search over at most 42 runs). */
+  /** Index of the last run starting at or below pfn (binary search: 42 runs at most in a full dump, more ranges in an RDMP dump). */
   private runOf(pfn: number): number {
     let lo = 0;
     let hi = this.base.length - 1;
@@ -222,7 +225,7 @@ export class RunMemory extends FramedMemory {
   }
 
   describe(): string {
-    return `full memory dump ${this.source.name} (${this.runs.length} runs)`;
+    return `${this.kind} ${this.source.name} (${this.runs.length} ${this.runsName})`;
   }
 }
 

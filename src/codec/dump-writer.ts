@@ -1,11 +1,12 @@
 /**
- * Writes synthetic address spaces (dump-builder.ts) as crash dumps (full, bitmap) or raw physical
+ * Writes synthetic address spaces (dump-builder.ts) as crash dumps (full, bitmap, RDMP) or raw physical
  * images: for tests, fixtures, and users who want a dump of known content.
  */
 import { nodeFs } from './node-fs.js';
 import { UsageError } from '../errors.js';
 import type { AddressSpace } from './dump-builder.js';
-import { BMP, HDR, dateToFiletime } from './dump.js';
+import type { PhysicalRun } from './dump-pages.js';
+import { BMP, HDR, RDMP, RDMP_MARKER, dateToFiletime } from './dump.js';
 import { PAGE_SIZE } from './physical.js';
 
 export { buildAddressSpace, type AddressSpace, type AddressSpaceOptions, type PageSize, type WriterRegion } from './dump-builder.js';
@@ -33,6 +34,23 @@ export interface BitmapDumpOptions extends DumpHeaderOptions {
   signature?: 'SDMP' | 'FDMP';
   /** DumpType: 5 (default) or 6 (live kernel bitmap dump). */
   dumpType?: 5 | 6;
+}
+
+export interface RdmpDumpOptions extends DumpHeaderOptions {
+  /** 8 kernel (`.dump /k`, default), 9 kernel and user (`.dump /ka`), 10 complete (`.dump /f`). */
+  dumpType?: 8 | 9 | 10;
+  /**
+   * Which pages are stored: 'frames' (those with content, in ranges of adjacent PFNs; default for
+   * 8 and 9) or 'ram' (every page of every RAM run, one range per run; default for 10).
+   */
+  store?: 'frames' | 'ram';
+  /** Write the ranges from the highest PFN down (readers must not assume ascending order). */
+  descending?: boolean;
+  /**
+   * Pad the metadata with zero ranges so that the first page is page aligned (default true); false
+   * puts the pages right after the Pfn-0 terminator.
+   */
+  alignPages?: boolean;
 }
 
 /** A serialised image: pieces at file offsets, zeros in between (sparse on disk). */
@@ -143,6 +161,65 @@ export function writeBitmapDump(space: AddressSpace, options: BitmapDumpOptions 
   if (options.storeAll) {
     for (const [pfn, bytes] of space.frames) if (pfn < bits && inRuns(space, pfn)) chunks.push({ offset: firstPage + rank(pfn) * PAGE_SIZE, bytes });
   } else stored.forEach((pfn, i) => chunks.push({ offset: firstPage + i * PAGE_SIZE, bytes: space.frames.get(pfn)! }));
+  return new SerialisedImage(size, chunks);
+}
+
+/** Adjacent PFNs (sorted) as ranges. */
+function rangesOf(pfns: readonly number[]): PhysicalRun[] {
+  const out: { basePage: number; pageCount: number }[] = [];
+  for (const p of pfns) {
+    const last = out[out.length - 1];
+    if (last && last.basePage + last.pageCount === p) last.pageCount++;
+    else out.push({ basePage: p, pageCount: 1 });
+  }
+  return out;
+}
+
+/**
+ * An RDMP dump (types 8, 9, 10): at 0x2000 the RDMP header, then 0x10 bytes (type 10:
+ * NumberOfRanges and TotalNumberOfPages; zero otherwise), the {Pfn, Count} ranges, a Pfn-0
+ * terminator and zero padding, and from FirstPageOffset = 0x2020 + MetadataSize the pages, range
+ * after range.
+ */
+export function writeRdmpDump(space: AddressSpace, options: RdmpDumpOptions = {}): SerialisedImage {
+  const dumpType = options.dumpType ?? 8;
+  const store = options.store ?? (dumpType === 10 ? 'ram' : 'frames');
+  let ranges: PhysicalRun[] =
+    store === 'ram'
+      ? space.runs.map((r) => ({ ...r }))
+      : rangesOf([...space.frames.keys()].filter((p) => p < space.physicalPages && inRuns(space, p)).sort((a, b) => a - b));
+  if (options.descending) ranges = [...ranges].reverse();
+  const total = ranges.reduce((n, r) => n + r.pageCount, 0);
+  const tableEnd = RDMP.Ranges + (ranges.length + 1) * RDMP.RangeSize;
+  const firstPage = options.alignPages === false ? tableEnd : Math.ceil(tableEnd / PAGE_SIZE) * PAGE_SIZE;
+  const size = firstPage + total * PAGE_SIZE;
+  const meta = new Uint8Array(tableEnd - RDMP.Marker);
+  const v = new DataView(meta.buffer);
+  const at = (o: number): number => o - RDMP.Marker;
+  v.setUint32(at(RDMP.Marker), RDMP_MARKER, true);
+  meta.set(Buffer.from('RDMPDUMP', 'latin1'), at(RDMP.Signature));
+  v.setBigUint64(at(RDMP.MetadataSize), BigInt(firstPage - RDMP.Metadata), true);
+  v.setBigUint64(at(RDMP.FirstPageOffset), BigInt(firstPage), true);
+  if (dumpType === 10) {
+    v.setUint32(at(RDMP.NumberOfRanges), ranges.length, true);
+    v.setBigUint64(at(RDMP.TotalNumberOfPages), BigInt(total), true);
+  }
+  const filePage = new Map<number, number>();
+  let n = 0;
+  ranges.forEach((r, k) => {
+    v.setBigUint64(at(RDMP.Ranges + k * RDMP.RangeSize), BigInt(r.basePage), true);
+    v.setBigUint64(at(RDMP.Ranges + k * RDMP.RangeSize + 8), BigInt(r.pageCount), true);
+    filePage.set(r.basePage, n);
+    n += r.pageCount;
+  });
+  const chunks = [
+    { offset: 0, bytes: header(space, dumpType, size, options) },
+    { offset: RDMP.Marker, bytes: meta },
+  ];
+  for (const [pfn, bytes] of space.frames) {
+    const r = ranges.find((x) => pfn >= x.basePage && pfn < x.basePage + x.pageCount);
+    if (r) chunks.push({ offset: firstPage + (filePage.get(r.basePage)! + pfn - r.basePage) * PAGE_SIZE, bytes });
+  }
   return new SerialisedImage(size, chunks);
 }
 

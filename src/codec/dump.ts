@@ -1,6 +1,7 @@
 /**
  * 64-bit Windows kernel crash dumps (PAGEDU64): the header, and the stored physical pages of full
- * dumps (type 1: runs) and bitmap dumps (types 5 and 6: SDMP/FDMP). Everything the header says
+ * dumps (type 1: runs), bitmap dumps (types 5 and 6: SDMP/FDMP) and the RDMP dumps of newer
+ * debuggers (types 8, 9 and 10: page ranges after an RDMP header). Everything the header says
  * is checked against the file before use: a hostile header gives a DumpError naming the field,
  * a dump whose body was cut short (file smaller than RequiredDumpSpace) opens with its missing
  * pages reported by the paged image.
@@ -21,11 +22,27 @@ export const HDR = {
 } as const;
 /** The bitmap header that follows the dump header in types 5 and 6. */
 export const BMP = { Signature: 0x2000, ValidDump: 0x2004, FirstPage: 0x2020, TotalPresentPages: 0x2028, Pages: 0x2030, Bitmap: 0x2038 } as const;
+/**
+ * The RDMP header that follows the dump header in types 8, 9 and 10 (0x20 bytes), then the
+ * metadata: 0x10 bytes (type 10: NumberOfRanges, TotalNumberOfPages; types 8 and 9: unknown),
+ * then {Pfn u64, Count u64} ranges up to FirstPageOffset. Layout as kdmp-parser's
+ * RDMP_HEADER64 / KERNEL_RDMP_HEADER64 / FULL_RDMP_HEADER64.
+ */
+export const RDMP = {
+  Marker: 0x2000, Signature: 0x2004, ValidDump: 0x2008, MetadataSize: 0x2010, FirstPageOffset: 0x2018,
+  Metadata: 0x2020, NumberOfRanges: 0x2020, TotalNumberOfPages: 0x2028, Ranges: 0x2030, RangeSize: 0x10,
+} as const;
+/** RDMP_HEADER64.Marker. */
+export const RDMP_MARKER = 0x40;
+/** The DumpTypes read: 1 (runs), 5 and 6 (bitmap), 8, 9 and 10 (RDMP ranges). */
+export const READ_DUMP_TYPES: ReadonlySet<number> = new Set([1, 5, 6, 8, 9, 10]);
+export const RDMP_DUMP_TYPES: ReadonlySet<number> = new Set([8, 9, 10]);
 /** PhysicalMemoryBlock is 700 bytes: 16 bytes of counts, then 16-byte runs. */
 export const MAX_RUNS = Math.floor((700 - 16) / 16);
 export const DUMP_TYPE_NAMES: Readonly<Record<number, string>> = {
   1: 'full memory dump', 2: 'kernel summary dump', 3: 'header-only dump', 4: 'minidump', 5: 'bitmap dump',
-  6: 'live kernel bitmap dump', 8: 'kernel memory dump', 9: 'kernel and user memory dump', 10: 'complete memory dump',
+  6: 'live kernel bitmap dump', 8: 'kernel memory dump (RDMP)', 9: 'kernel and user memory dump (RDMP)',
+  10: 'complete memory dump (RDMP)',
 };
 const MACHINES: Readonly<Record<number, string>> = { 0x8664: 'x64', 0x14c: 'x86', 0xaa64: 'ARM64', 0x1c4: 'ARM' };
 
@@ -46,6 +63,18 @@ export interface BitmapHeader {
   readonly totalPresentPages: bigint;
   /** Number of bits (PFNs) the bitmap covers. */
   readonly bits: number;
+}
+
+export interface RdmpHeader {
+  /** Bytes of metadata from 0x2020: 0x10 bytes, then the ranges (and zero padding). */
+  readonly metadataSize: bigint;
+  /** File offset of the first stored page (0x2020 + MetadataSize). */
+  readonly firstPage: number;
+  /** The ranges read (up to the first with Pfn 0, or, in type 10, TotalNumberOfPages). */
+  readonly ranges: readonly PhysicalRun[];
+  /** Type 10 only: as the header says. */
+  readonly numberOfRanges?: number;
+  readonly totalNumberOfPages?: bigint;
 }
 
 export interface DumpInfo {
@@ -79,6 +108,8 @@ export interface DumpInfo {
   readonly numberOfPages: bigint;
   readonly pagesStored: number;
   readonly bitmap?: BitmapHeader;
+  /** RDMP dumps (types 8, 9, 10): where the pages are. */
+  readonly rdmp?: RdmpHeader;
   readonly comment: string;
   /** Things that are odd but not fatal (truncated body, counts that disagree). */
   readonly warnings: readonly string[];
@@ -186,19 +217,24 @@ export function readDump(source: ByteSource, options: DumpOptions = {}): CrashDu
   const dumpType = u32(HDR.DumpType);
   const dumpTypeName = DUMP_TYPE_NAMES[dumpType] ?? 'unknown';
   if (dumpType === 4) throw new DumpError(HDR.DumpType, 'dump type 4 (minidump) is not a kernel memory image');
-  if (dumpType !== 1 && dumpType !== 5 && dumpType !== 6) {
+  if (!READ_DUMP_TYPES.has(dumpType)) {
     throw new DumpError(HDR.DumpType, `unsupported dump type ${dumpType} (${dumpTypeName})`);
   }
   const warnings: string[] = [];
   const requiredDumpSpace = u64(HDR.RequiredDumpSpace);
   // A body cut short (the writer stopped early) is a truncation, not a lie: the header said more.
-  const truncated = (end: number): boolean => size < requiredDumpSpace && BigInt(end) <= requiredDumpSpace;
+  const truncated = (end: number | bigint): boolean => size < requiredDumpSpace && BigInt(end) <= requiredDumpSpace;
 
   const runs = readRuns(v, dumpType === 1, warnings);
   let physical: PhysicalMemory;
   let pagesStored: number;
   let bitmap: BitmapHeader | undefined;
-  if (dumpType === 1) {
+  let rdmp: RdmpHeader | undefined;
+  if (RDMP_DUMP_TYPES.has(dumpType)) {
+    rdmp = readRdmp(source, dumpType, truncated, warnings);
+    pagesStored = rdmp.ranges.reduce((n, r) => n + r.pageCount, 0);
+    physical = new RunMemory(source, rdmp.firstPage, rdmp.ranges, options.cacheFrames, 'RDMP dump', 'ranges');
+  } else if (dumpType === 1) {
     pagesStored = runs.reduce((n, r) => n + r.pageCount, 0);
     let at: number = HDR.Size;
     for (let k = 0; k < runs.length; k++) {
@@ -282,6 +318,7 @@ export function readDump(source: ByteSource, options: DumpOptions = {}): CrashDu
     numberOfPages: u64(HDR.NumberOfPages),
     pagesStored,
     ...(bitmap ? { bitmap } : {}),
+    ...(rdmp ? { rdmp } : {}),
     // Windows fills unused header bytes with "PAGE": an unset comment reads as that filler.
     comment: /^(PAGE)+$/.test(comment) ? '' : comment,
     warnings,
@@ -320,4 +357,95 @@ function readRuns(v: DataView, strict: boolean, warnings: string[]): PhysicalRun
   const declared = v.getBigUint64(HDR.NumberOfPages, true);
   if (declared !== total) warnings.push(`NumberOfPages says ${declared}, the runs hold ${total}`);
   return runs;
+}
+
+/** Range entries read per call: the table is read piecewise, never allocated from MetadataSize. */
+const RANGE_CHUNK = 256;
+
+/**
+ * The RDMP header and its page ranges. Every field is checked against the file before use; the
+ * ranges are read until the first with Pfn 0 (the terminator, and the zero padding after it) or,
+ * in type 10, until TotalNumberOfPages pages are counted, so memory follows the ranges there are.
+ */
+function readRdmp(source: ByteSource, dumpType: number, truncated: (end: bigint) => boolean, warnings: string[]): RdmpHeader {
+  const size = source.size;
+  if (size < RDMP.Ranges) throw new DumpError(size, `truncated RDMP header: the file ends at ${hex(size)}, the header needs ${hex(RDMP.Ranges)}`);
+  const b = new Uint8Array(RDMP.Ranges - RDMP.Marker);
+  source.read(b, RDMP.Marker);
+  const bv = new DataView(b.buffer);
+  const u32 = (o: number): number => bv.getUint32(o - RDMP.Marker, true);
+  const u64 = (o: number): bigint => bv.getBigUint64(o - RDMP.Marker, true);
+  const marker = u32(RDMP.Marker);
+  if (marker !== RDMP_MARKER) throw new DumpError(RDMP.Marker, `bad RDMP header: Marker ${hex(marker)} (expected ${hex(RDMP_MARKER)})`);
+  const sigs = ascii(b, RDMP.Signature - RDMP.Marker, 8);
+  if (sigs !== 'RDMPDUMP') {
+    throw new DumpError(sigs.startsWith('RDMP') ? RDMP.ValidDump : RDMP.Signature, `bad RDMP header ${quoteText(sigs)} (expected "RDMPDUMP")`);
+  }
+  const metadataSize = u64(RDMP.MetadataSize);
+  const firstPage64 = u64(RDMP.FirstPageOffset);
+  const metadataEnd = BigInt(RDMP.Metadata) + metadataSize;
+  if (metadataEnd > BigInt(size)) {
+    throw new DumpError(RDMP.MetadataSize, `MetadataSize ${hex(metadataSize)} ends the metadata at file offset ${hex(metadataEnd)}, past the end of the file (${hex(size)} bytes)`);
+  }
+  if (metadataSize < BigInt(RDMP.Ranges - RDMP.Metadata) || metadataSize % BigInt(RDMP.RangeSize) !== 0n) {
+    throw new DumpError(RDMP.MetadataSize, `MetadataSize ${hex(metadataSize)} is not 0x10 bytes followed by whole 0x10-byte ranges`);
+  }
+  if (firstPage64 !== metadataEnd) {
+    throw new DumpError(RDMP.FirstPageOffset, `FirstPageOffset ${hex(firstPage64)} does not follow the metadata (MetadataSize ${hex(metadataSize)}: expected ${hex(metadataEnd)})`);
+  }
+  const firstPage = Number(firstPage64);
+  const complete = dumpType === 10;
+  const totalNumberOfPages = u64(RDMP.TotalNumberOfPages);
+  const slots = (firstPage - RDMP.Ranges) / RDMP.RangeSize;
+
+  const ranges: PhysicalRun[] = [];
+  const offsets: number[] = [];
+  let counted = 0n;
+  let end = firstPage;
+  const chunk = new Uint8Array(RANGE_CHUNK * RDMP.RangeSize);
+  const cv = new DataView(chunk.buffer);
+  read: for (let k0 = 0; k0 < slots; k0 += RANGE_CHUNK) {
+    const n = Math.min(RANGE_CHUNK, slots - k0);
+    source.read(chunk.subarray(0, n * RDMP.RangeSize), RDMP.Ranges + k0 * RDMP.RangeSize);
+    for (let i = 0; i < n; i++) {
+      if (complete && counted === totalNumberOfPages) break read;
+      const k = k0 + i;
+      const at = RDMP.Ranges + k * RDMP.RangeSize;
+      const pfn = cv.getBigUint64(i * RDMP.RangeSize, true);
+      const count = cv.getBigUint64(i * RDMP.RangeSize + 8, true);
+      if (pfn === 0n) break read;
+      if (pfn + count > BigInt(MAX_PFN)) {
+        throw new DumpError(at, `range ${k}: PFN ${hex(pfn)} + ${hex(count)} pages overflows the 52-bit physical address space`);
+      }
+      counted += count;
+      if (complete && counted > totalNumberOfPages) {
+        throw new DumpError(at, `range ${k} (PFN ${hex(pfn)}, ${hex(count)} pages) goes past TotalNumberOfPages (${totalNumberOfPages})`);
+      }
+      const rangeEnd = BigInt(end) + count * BigInt(PAGE_SIZE);
+      // In bigint: a lying count is checked against the file before it becomes a Number.
+      if (rangeEnd > BigInt(size) && !truncated(rangeEnd)) {
+        throw new DumpError(at, `range ${k} (PFN ${hex(pfn)}, ${hex(count)} pages) is stored at file offset ${hex(end)}..${hex(rangeEnd)}, past the end of the file (${hex(size)} bytes)`);
+      }
+      end = Number(rangeEnd);
+      if (count === 0n) continue;
+      ranges.push({ basePage: Number(pfn), pageCount: Number(count) });
+      offsets.push(at);
+    }
+  }
+  if (end > size) warnings.push(`truncated dump: pages from file offset ${hex(size)} on are missing (${hex(end)} bytes expected)`);
+  if (complete && counted < totalNumberOfPages) warnings.push(`TotalNumberOfPages says ${totalNumberOfPages}, the ranges hold ${counted}`);
+  const order = ranges.map((_, k) => k).sort((a, c) => ranges[a]!.basePage - ranges[c]!.basePage);
+  for (let i = 1; i < order.length; i++) {
+    const p = ranges[order[i - 1]!]!;
+    const r = order[i]!;
+    if (p.basePage + p.pageCount > ranges[r]!.basePage) {
+      throw new DumpError(offsets[r]!, `range ${(offsets[r]! - RDMP.Ranges) / RDMP.RangeSize} overlaps range ${(offsets[order[i - 1]!]! - RDMP.Ranges) / RDMP.RangeSize}`);
+    }
+  }
+  return {
+    metadataSize,
+    firstPage,
+    ranges,
+    ...(complete ? { numberOfRanges: u32(RDMP.NumberOfRanges), totalNumberOfPages } : {}),
+  };
 }
