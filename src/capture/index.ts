@@ -4,3 +4,19 @@ export { type CaptureFormat, type CpuState, type CaptureInfo, type OpenSourceOpt
 export { openCaptureSource, sniffSource, SOURCE_FORMATS } from './open.js';
 export { LIME_MAGIC, LIME_HEADER, LIME_MAX_RANGES, isLime, openLime } from './sources/lime.js';
 export { ELF_MAX_PHDRS, ELF_MAX_NOTES_BYTES, QEMU_CPU, VBOX_CPU, VBOX_CORE, isElf, openElfCore } from './sources/elf-core.js';
+export {
+  VMWARE_BLOCK,
+  VMWARE_BLOCK_COMPRESSED,
+  VMWARE_CR64,
+  VMWARE_GROUP,
+  VMWARE_HEADER,
+  VMWARE_MAGICS,
+  VMWARE_MAX_CPUS,
+  VMWARE_MAX_GROUPS,
+  VMWARE_MAX_REGIONS,
+  isVmwareState,
+  openVmware,
+  vmwareMemoryFileFor,
+  vmwareStateFileFor,
+} from './sources/vmware.js';
+export { type Refusal, REFUSED_HEAD_BYTES, recogniseRefused, refusalError, refusalForName, refuseKnown } from './sources/refused.js';
