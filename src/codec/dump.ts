@@ -32,7 +32,7 @@ export const MINIDUMP_REFUSAL =
   'write a kernel or complete memory dump instead (Startup and Recovery: "Kernel memory dump" or "Complete memory dump", CrashDumpEnabled 2 or 1; or .dump /f in a kernel debugger)';
 /** The dump types refused, each with what to write instead. */
 export const REFUSED_DUMP_TYPES: Readonly<Record<number, string>> = {
-  2: `unsupported dump type 2 (kernel summary dump of an older Windows): ${MINIDUMP_REFUSAL}`,
+  2: `unsupported dump type 2 (kernel summary dump): ${MINIDUMP_REFUSAL}`,
   4: `dump type 4 (minidump) is not a kernel memory image: ${MINIDUMP_REFUSAL}`,
 };
 const MACHINES: Readonly<Record<number, string>> = { 0x8664: 'x64', 0x14c: 'x86', 0xaa64: 'ARM64', 0x1c4: 'ARM' };

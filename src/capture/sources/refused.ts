@@ -47,7 +47,7 @@ export const FLATTENED_REFUSAL = {
 export const HIBERNATION_REFUSAL = {
   format: 'hibernation',
   what: 'a Windows hibernation file (hiberfil.sys), whose pages are compressed',
-  advice: "capture the running machine's memory with WinPmem or DumpIt instead, or decompress it to a raw image (Comae Hibr2Bin) and open that as a raw image with its DTB",
+  advice: "capture the running machine's memory with WinPmem or DumpIt instead, or decompress it to a raw image (Comae Hibr2Bin) and open that as a raw image",
 } as const;
 export const AVML_REFUSAL = {
   format: 'AVML',
