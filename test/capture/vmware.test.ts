@@ -139,6 +139,39 @@ describe('trees read through VMware captures', () => {
   });
 });
 
+describe('openVmware and its readers', () => {
+  /** A plain Reader (not a counted ByteSource) over bytes, counting close() calls. */
+  const plain = (bytes: Uint8Array, name: string) => {
+    const r = { name, size: bytes.length, closed: 0, read: (into: Uint8Array, at: number) => new BufferSource(bytes, name).read(into, at), close: () => void r.closed++ };
+    return r;
+  };
+
+  it('reads the state file while opening and closes it; close() closes the .vmem', () => {
+    const w = writeVmware(SPACE, { cr3: CR3S, ranges: 'frames' });
+    const state = plain(w.state.toBytes(), 'guest.vmss');
+    const vmem = plain(w.vmem!.toBytes(), 'guest.vmem');
+    const c = openVmware(state, vmem);
+    expect([state.closed, vmem.closed]).toEqual([1, 0]);
+    expect(normalised(decodeTree(new PagedImage(c, c.cpus[3]!.dtb), TREES[0]!.root, TREES[0]!.options))).toEqual(normalised(regionDoc(TREES[0]!)));
+    c.close();
+    expect([state.closed, vmem.closed]).toEqual([1, 1]);
+    // A state file that lies is closed too; the .vmem stays the caller's.
+    const bad = w.state.toBytes();
+    bad[8] = 0xff;
+    const badState = plain(bad, 'bad.vmss');
+    const vmem2 = plain(w.vmem!.toBytes(), 'guest.vmem');
+    expect(errorOf(() => openVmware(badState, vmem2))).toBeInstanceOf(CaptureError);
+    expect([badState.closed, vmem2.closed]).toEqual([1, 0]);
+    // With the memory in the state file, the state file is the capture's, closed by close().
+    const e = writeVmware(SPACE, { cr3: CR3S, ranges: 'frames', embedded: true });
+    const own = plain(e.state.toBytes(), 'old.vmsn');
+    const d = openVmware(own, undefined);
+    expect(own.closed).toBe(0);
+    d.close();
+    expect(own.closed).toBe(1);
+  });
+});
+
 describe('vmwareStateFileFor: the state file beside a .vmem, by name (pure)', () => {
   const has = (...paths: string[]) => (p: string): boolean => paths.includes(p);
   it('gives the .vmss, then the .vmsn, of those that exist', () => {
