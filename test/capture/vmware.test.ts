@@ -111,6 +111,24 @@ describe('trees read through VMware captures', () => {
     expect([flat.ranges, flat.warnings]).toEqual([[{ physical: 0, fileOffset: 0, length: top }], []]);
   });
 
+  it('regions whose indices do not follow physical order are read sorted, with a warning', () => {
+    const w = writeVmware(SPACE, { cr3: CR3S, ranges: 'frames' });
+    const b = w.state.toBytes();
+    const v = new DataView(b.buffer);
+    // Swap what regions 0 and 1 say (their tags have the same layout).
+    for (const name of ['regionPPN', 'regionPageNum', 'regionSize']) {
+      const a = w.tags.get(`memory/${name}[0]`)!.data;
+      const z = w.tags.get(`memory/${name}[1]`)!.data;
+      const x = v.getUint32(a, true);
+      v.setUint32(a, v.getUint32(z, true), true);
+      v.setUint32(z, x, true);
+    }
+    const c = openVmware(new BufferSource(b, 'guest.vmss'), new BufferSource(w.vmem!.toBytes(), 'guest.vmem'));
+    expect(c.warnings).toEqual(['the regions are not in physical address order (read in sorted order)']);
+    expect(c.ranges).toEqual(open().ranges);
+    for (const [pfn, bytes] of SPACE.frames) expect(c.readFrame(pfn), `PFN ${pfn}`).toEqual(bytes);
+  });
+
   it("each CPU's CR3 from its CR64 (block or values), masked by its CR4, with the state file offset of the field", () => {
     for (const crForm of ['block', 'values'] as const) {
       const w = writeVmware(SPACE, { cr3: CR3S, ranges: 'frames', crForm });
@@ -133,6 +151,9 @@ describe('trees read through VMware captures', () => {
     const e = errorOf(() => openVmware(new BufferSource(writeVmware(SPACE, { ranges: 'frames' }).state.toBytes(), 'guest.vmss'), undefined));
     expect(e).toBeInstanceOf(CaptureError);
     expect((e as Error).message).toBe(`VMware @0x${(12 + 2 * 80).toString(16)}: guest.vmss's memory group holds no Memory block: the RAM is in the .vmem beside it; give both`);
+    const both = openVmware(new BufferSource(w.state.toBytes(), 'old.vmsn'), new BufferSource(writeVmware(SPACE, { cr3: CR3S, ranges: 'frames' }).vmem!.toBytes(), 'old.vmem'));
+    expect(both.warnings).toEqual([`the state file also holds a Memory block (at ${'0x' + w.tags.get('memory/Memory')!.data.toString(16)}): old.vmem is read instead`]);
+    expect(both.ranges).toEqual(open().ranges);
     const c = openVmware(new BufferSource(w.state.toBytes(), 'old.vmsn'), undefined);
     expect(c.ranges[0]!.fileOffset % PAGE_SIZE).toBe(0);
     expect(c.describe()).toMatch(/^VMware checkpoint version 2 \(memory in the state file\) old\.vmsn/);
