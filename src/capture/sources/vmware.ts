@@ -198,10 +198,11 @@ interface CpuRegs {
 }
 
 /**
- * Opens a VMware capture: `state` is the `.vmss` or `.vmsn` (read whole here, then closed), `vmem`
- * the `.vmem` beside it, or undefined when the state file holds the memory itself. The result reads
- * guest physical memory from the .vmem through the regions; its `cpus` are the CR3s of the `cpu`
- * group, each `fileOffset` being in the state file. `close()` closes the .vmem.
+ * Opens a VMware capture: `state` is the `.vmss` or `.vmsn`, `vmem` the `.vmem` beside it, or
+ * undefined when the state file holds the memory itself. The state file's groups and tags are read
+ * here; with a `.vmem` the state file is then closed (also when it lies), and the capture reads
+ * guest physical memory from the .vmem through the regions. Its `cpus` are the CR3s of the `cpu`
+ * group, each `fileOffset` being in the state file. `close()` closes the memory's reader.
  */
 export function openVmware(state: Reader, vmem: Reader | undefined, options: OpenSourceOptions = {}): CaptureMemory {
   const src = asByteSource(state);
