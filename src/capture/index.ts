@@ -6,3 +6,19 @@ export { LIME_MAGIC, LIME_HEADER, LIME_MAX_RANGES, isLime, openLime } from './so
 export { ELF_MAX_PHDRS, ELF_MAX_NOTES_BYTES, QEMU_CPU, VBOX_CPU, VBOX_CORE, isElf, openElfCore } from './sources/elf-core.js';
 export { type X86Paging, type X86ImageOptions, X86PagedImage, tableAddressOf } from './address-spaces/x86-paging.js';
 export { HDR32, BMP32, MAX_RUNS32, MAX_BITMAP_PAGES32, MACHINE_X86, type Dump32Info, type Dump32Options, type DtbSource, Dump32, isDump32, openDump32, openDump32File } from './sources/dump32.js';
+export {
+  VMWARE_BLOCK,
+  VMWARE_BLOCK_COMPRESSED,
+  VMWARE_CR64,
+  VMWARE_GROUP,
+  VMWARE_HEADER,
+  VMWARE_MAGICS,
+  VMWARE_MAX_CPUS,
+  VMWARE_MAX_GROUPS,
+  VMWARE_MAX_REGIONS,
+  isVmwareState,
+  openVmware,
+  vmwareMemoryFileFor,
+  vmwareStateFileFor,
+} from './sources/vmware.js';
+export { type Refusal, REFUSED_HEAD_BYTES, recogniseRefused, refusalError, refusalForName, refuseKnown } from './sources/refused.js';

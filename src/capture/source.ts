@@ -6,7 +6,7 @@
 import type { ByteSource } from '../codec/physical.js';
 import { type AbsentRange, type PhysicalRange, RangeMemory } from './physical-ranges.js';
 
-export type CaptureFormat = 'lime' | 'elf-core';
+export type CaptureFormat = 'lime' | 'elf-core' | 'vmware';
 
 /** One CPU's paging registers, from a CPU-state note. */
 export interface CpuState {

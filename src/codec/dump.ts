@@ -44,6 +44,14 @@ export const DUMP_TYPE_NAMES: Readonly<Record<number, string>> = {
   6: 'live kernel bitmap dump', 8: 'kernel memory dump (RDMP)', 9: 'kernel and user memory dump (RDMP)',
   10: 'complete memory dump (RDMP)',
 };
+/** What to write instead of a dump that holds no kernel memory image this reader takes. */
+export const MINIDUMP_REFUSAL =
+  'write a kernel or complete memory dump instead (Startup and Recovery: "Kernel memory dump" or "Complete memory dump", CrashDumpEnabled 2 or 1; or .dump /f in a kernel debugger)';
+/** The dump types refused, each with what to write instead. */
+export const REFUSED_DUMP_TYPES: Readonly<Record<number, string>> = {
+  2: `unsupported dump type 2 (kernel summary dump): ${MINIDUMP_REFUSAL}`,
+  4: `dump type 4 (minidump) is not a kernel memory image: ${MINIDUMP_REFUSAL}`,
+};
 const MACHINES: Readonly<Record<number, string>> = { 0x8664: 'x64', 0x14c: 'x86', 0xaa64: 'ARM64', 0x1c4: 'ARM' };
 
 /** FILETIME (100 ns since 1601-01-01 UTC) <-> Date. Undefined when out of Date's range. */
@@ -205,7 +213,7 @@ export function readDump(source: ByteSource, options: DumpOptions = {}): CrashDu
   if (got < 8) throw short();
   const sig = ascii(h, 0, 4);
   const valid = ascii(h, 4, 4);
-  if (sig === 'MDMP') throw new DumpError(0, 'a user-mode minidump (MDMP), not a kernel memory dump');
+  if (sig === 'MDMP') throw new DumpError(0, `a user-mode minidump (MDMP), not a kernel memory dump: ${MINIDUMP_REFUSAL}`);
   if (sig !== 'PAGE') throw new DumpError(0, `not a Windows kernel crash dump: signature ${quoteText(sig)} (expected "PAGE")`);
   if (valid === 'DUMP') throw new DumpError(4, '32-bit crash dump (PAGEDUMP): only 64-bit dumps (PAGEDU64) are supported');
   if (valid !== 'DU64') throw new DumpError(4, `not a 64-bit crash dump: ValidDump ${quoteText(valid)} (expected "DU64")`);
@@ -216,7 +224,7 @@ export function readDump(source: ByteSource, options: DumpOptions = {}): CrashDu
   const u64 = (o: number): bigint => v.getBigUint64(o, true);
   const dumpType = u32(HDR.DumpType);
   const dumpTypeName = DUMP_TYPE_NAMES[dumpType] ?? 'unknown';
-  if (dumpType === 4) throw new DumpError(HDR.DumpType, 'dump type 4 (minidump) is not a kernel memory image');
+  if (REFUSED_DUMP_TYPES[dumpType]) throw new DumpError(HDR.DumpType, REFUSED_DUMP_TYPES[dumpType]);
   if (!READ_DUMP_TYPES.has(dumpType)) {
     throw new DumpError(HDR.DumpType, `unsupported dump type ${dumpType} (${dumpTypeName})`);
   }
