@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { OPERATIONS, type Operation } from '../../layout/constants.js';
 import type { MemoryImage } from '../../codec/image.js';
-import { decodeTree } from '../../tree/decode.js';
+import { type BlockStream, decodeBlocks, decodeTree } from '../../tree/decode.js';
+import { chunkedSink, writeDocument, writeNdjson } from '../../tree/json-stream.js';
 import { countOf } from '../../tree/diagnostics.js';
 import { type TreeDocument, diagnosticCounts } from '../../tree/document.js';
 import { UsageError } from '../../errors.js';
@@ -36,6 +37,8 @@ ${DECODE_SOURCES}
                             errors and warnings; the default for trees over ${BRIEF_OVER} blocks
   --full                    every member of every block, however large the tree
   --json                    print the ndis-offload-tree/1 JSON document (docs/json-format.md)
+  --ndjson                  print a JSON object per line: the document's head, each block (its
+                            path and members, no dependents), each diagnostic (docs/json-format.md)
 
 The text fits the terminal: lines wider than COLUMNS (80 when stdout is not a terminal) are
 wrapped under the tree's lines, never cut.
@@ -157,8 +160,55 @@ const blockCount = (doc: TreeDocument): number => {
   return n;
 };
 
+/**
+ * Like withDecoded, without decoding: the tree's blocks as a stream (decodeBlocks) that `use`
+ * reads as it writes, within the source's life; errors of the reading name the file.
+ */
+function withBlocks<T>(argv: string[], io: Io, use: (stream: BlockStream, json: boolean) => T): T {
+  const { values, positionals } = parseArgs({ args: argv, options: DECODE_OPTIONS, allowPositionals: true });
+  const options = {
+    ndis: parseNdis(values.ndis),
+    operation: parseOperation(values.operation),
+    maxBlocks: positiveInt(values['max-blocks'], '--max-blocks'),
+  };
+  const source = openSource(values, positionals);
+  try {
+    const abi = abiFor(source, values.abi);
+    let root: bigint;
+    if (values.root !== undefined) root = parseAddress(values.root, '--root');
+    else if (source.base !== undefined) root = source.base;
+    else throw new UsageError(`--root HEX is required for ${source.kind === 'dump' ? 'a crash dump' : 'a physical image'} (find roots with 'ndis-offload scan')`);
+    reportWarnings(source, io);
+    return inFile(source.name, () => use(decodeBlocks(source.image, root, { abi, ...options }), Boolean(values.json)));
+  } finally {
+    source.close();
+  }
+}
+
+/** --ndjson taken out of the arguments (decode's alone): refused with a value, with --json and with --brief/--full. */
+function takeNdjson(argv: string[], view: string | undefined): { ndjson: boolean; rest: string[] } {
+  const { tokens } = parseArgs({ args: argv, options: { ...DECODE_OPTIONS, ndjson: { type: 'boolean' } }, allowPositionals: true, tokens: true, strict: false });
+  const mine = tokens.filter((t) => t.kind === 'option' && t.name === 'ndjson');
+  for (const t of mine) if (t.kind === 'option' && t.value !== undefined) throw new UsageError('--ndjson takes no value');
+  if (mine.length === 0) return { ndjson: false, rest: argv };
+  if (view) throw new UsageError(`--${view} is for the text tree; --ndjson prints a line per block`);
+  if (tokens.some((t) => t.kind === 'option' && t.name === 'json')) throw new UsageError('--json and --ndjson: give one (--json: the document; --ndjson: a line per block)');
+  const drop = new Set(mine.map((t) => t.index));
+  return { ndjson: true, rest: argv.filter((_, i) => !drop.has(i)) };
+}
+
 export function runDecode(argv: string[], io: Io): number {
-  const { view, rest } = takeView(argv);
+  const { view, rest: viewRest } = takeView(argv);
+  const { ndjson, rest } = takeNdjson(viewRest, view);
+  if (ndjson || (view === undefined && parseArgs({ args: rest, options: DECODE_OPTIONS, allowPositionals: true, strict: false }).values.json === true)) {
+    // The JSON forms are written as the blocks are decoded, in chunks: memory bounded by a block, whatever the tree.
+    return withBlocks(rest, io, (stream) => {
+      const sink = chunkedSink((text) => io.out(text));
+      (ndjson ? writeNdjson : writeDocument)(stream, sink.write);
+      sink.flush();
+      return stream.blockCount === 0 ? EXIT.INPUT : EXIT.OK;
+    });
+  }
   return withDecoded(rest, io, ({ doc, json }) => {
     if (json) io.out(documentJson(doc));
     else {
@@ -171,14 +221,18 @@ export function runDecode(argv: string[], io: Io): number {
 }
 
 export function runValidate(argv: string[], io: Io): number {
-  return withDecoded(argv, io, ({ doc, json }) => validateOutput(doc, json, io));
+  // The blocks are read and let go: only the diagnostics and the count are kept.
+  return withBlocks(argv, io, (stream, json) => {
+    for (const _ of stream);
+    return validateOutput({ ...stream.head, blocks: [], diagnostics: stream.diagnostics }, json, io, stream.blockCount);
+  });
 }
 
 /**
  * validate's output and exit code. The counts are of every diagnostic found, those a summary
  * stands for included (a document past its diagnostic limit), so that neither lies.
  */
-export function validateOutput(doc: TreeDocument, json: boolean, io: Io): number {
+export function validateOutput(doc: TreeDocument, json: boolean, io: Io, blocks = doc.blocks.length): number {
   const counts = diagnosticCounts(doc.diagnostics);
   const problems = counts.error + counts.warning;
   if (json) io.out(`${JSON.stringify(doc.diagnostics, null, 2)}\n`);
@@ -189,7 +243,7 @@ export function validateOutput(doc: TreeDocument, json: boolean, io: Io): number
     }
     const which = [counts.error ? countOf(counts.error, 'error') : '', counts.warning ? countOf(counts.warning, 'warning') : ''].filter(Boolean).join(', ');
     const notes = counts.info ? `; ${countOf(counts.info, 'info')}` : '';
-    io.out(`${problems ? `${problems} ${problems === 1 ? 'problem' : 'problems'} (${which})` : 'no problems'} in ${doc.blocks.length ? 'the tree' : 'an empty tree'}${notes}\n`);
+    io.out(`${problems ? `${problems} ${problems === 1 ? 'problem' : 'problems'} (${which})` : 'no problems'} in ${blocks ? 'the tree' : 'an empty tree'}${notes}\n`);
   }
-  return problems || doc.blocks.length === 0 ? EXIT.PROBLEMS : EXIT.OK;
+  return problems || blocks === 0 ? EXIT.PROBLEMS : EXIT.OK;
 }
