@@ -86,53 +86,51 @@ export interface BlockStream extends Iterable<DecodedBlock> {
 
 /**
  * Visited blocks, in the least memory that still tells a CYCLE from a BLOCK_SHARED and names the
- * earlier visit's path: an open-addressing table from address to visit index (12 bytes a slot,
- * at most 3/4 full), and per visit the index of the block owning its list, its index there and
- * whether it is on the route from the root (9 bytes). About 25-40 bytes a block, where the
- * document is kilobytes.
+ * earlier visit's path: per visit its address (two 32-bit halves), the visit owning its list, its
+ * index there and whether it is on the route from the root (17 bytes, in typed arrays grown by
+ * half), and an open-addressing table from address to visit (4 bytes a slot, at most 3/4 full):
+ * some 25 to 35 bytes a block, where the block's document is kilobytes.
  */
 class Visits {
+  private slot = new Int32Array(1 << 10).fill(-1);
   private hi = new Uint32Array(1 << 10);
   private lo = new Uint32Array(1 << 10);
-  private slot = new Int32Array(1 << 10).fill(-1);
   private owner = new Int32Array(1 << 10);
   private index = new Int32Array(1 << 10);
   private route = new Uint8Array(1 << 10);
   size = 0;
 
-  private static halves(address: bigint): [number, number] {
-    return [Number(address >> 32n) >>> 0, Number(address & 0xffffffffn)];
-  }
-
+  /** The slot of the visit at hi:lo, or the empty slot where it would go. */
   private find(hi: number, lo: number): number {
     const mask = this.slot.length - 1;
     let i = (Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> 7) & mask;
-    while (this.slot[i] !== -1 && (this.lo[i] !== lo || this.hi[i] !== hi)) i = (i + 1) & mask;
+    for (let v = this.slot[i]!; v !== -1 && (this.lo[v] !== lo || this.hi[v] !== hi); v = this.slot[i]!) i = (i + 1) & mask;
     return i;
   }
 
   /** The visit index of `address`, or undefined. */
   get(address: bigint): number | undefined {
-    const [hi, lo] = Visits.halves(address);
-    const v = this.slot[this.find(hi, lo)]!;
+    const v = this.slot[this.find(Number(address >> 32n) >>> 0, Number(address & 0xffffffffn))]!;
     return v === -1 ? undefined : v;
   }
 
   /** Records a visit (on the route); its index. */
   add(address: bigint, owner: number, index: number): number {
-    if ((this.size + 1) * 4 > this.slot.length * 3) this.grow();
-    const [hi, lo] = Visits.halves(address);
-    const i = this.find(hi, lo);
+    if ((this.size + 1) * 4 > this.slot.length * 3) this.rehash();
     const v = this.size++;
-    this.hi[i] = hi;
-    this.lo[i] = lo;
-    this.slot[i] = v;
     if (v >= this.owner.length) {
-      const n = this.owner.length * 2;
-      this.owner = copyInto(new Int32Array(n), this.owner);
-      this.index = copyInto(new Int32Array(n), this.index);
-      this.route = copyInto(new Uint8Array(n), this.route);
+      const n = Math.ceil(this.owner.length * 1.5);
+      this.hi = grown(new Uint32Array(n), this.hi);
+      this.lo = grown(new Uint32Array(n), this.lo);
+      this.owner = grown(new Int32Array(n), this.owner);
+      this.index = grown(new Int32Array(n), this.index);
+      this.route = grown(new Uint8Array(n), this.route);
     }
+    const hi = Number(address >> 32n) >>> 0;
+    const lo = Number(address & 0xffffffffn);
+    this.slot[this.find(hi, lo)] = v;
+    this.hi[v] = hi;
+    this.lo[v] = lo;
     this.owner[v] = owner;
     this.index[v] = index;
     this.route[v] = 1;
@@ -154,22 +152,13 @@ class Visits {
     return path;
   }
 
-  private grow(): void {
-    const { hi, lo, slot } = this;
-    this.hi = new Uint32Array(slot.length * 2);
-    this.lo = new Uint32Array(slot.length * 2);
-    this.slot = new Int32Array(slot.length * 2).fill(-1);
-    for (let i = 0; i < slot.length; i++) {
-      if (slot[i] === -1) continue;
-      const j = this.find(hi[i]!, lo[i]!);
-      this.hi[j] = hi[i]!;
-      this.lo[j] = lo[i]!;
-      this.slot[j] = slot[i]!;
-    }
+  private rehash(): void {
+    this.slot = new Int32Array(this.slot.length * 2).fill(-1);
+    for (let v = 0; v < this.size; v++) this.slot[this.find(this.hi[v]!, this.lo[v]!)] = v;
   }
 }
 
-function copyInto<T extends Int32Array | Uint8Array>(to: T, from: T): T {
+function grown<T extends Int32Array | Uint32Array | Uint8Array>(to: T, from: T): T {
   to.set(from);
   return to;
 }
