@@ -23,7 +23,8 @@ export type Kind =
   | 'decode-json'
   | 'stringify'
   | 'decode-stream'
-  | 'decode-ndjson';
+  | 'decode-ndjson'
+  | 'decode-whole';
 
 /** The cases run by the C program (bench/native/walk.c), which times itself. */
 export const isNative = (kind: Kind): boolean => kind === 'walk-native' || kind === 'status-native';
@@ -63,6 +64,8 @@ export const GROUPS: readonly GroupSpec[] = [
   { name: 'status-restructure', size: '100k', rounds: 1 },
   { name: 'encode', size: '100k', rounds: 3, heapMb: 4096 },
   { name: 'decode-json', size: '100k', rounds: 3, heapMb: 6144 },
+  // decode --json now and before, in a process whose heap holds no document between runs.
+  { name: 'decode-stream@100k', size: '100k', rounds: 3, heapMb: 6144 },
   // The streamed JSON forms of the million-block tree, alone in their process: its peak RSS is theirs (no heap limit raised).
   { name: 'decode-stream@1m', size: '1m', rounds: 2 },
 ];
@@ -98,8 +101,9 @@ export const CASES: readonly CaseSpec[] = [
   c('encode/alloc-floor', 'alloc-floor', 'encode', '100k', 2, 6),
   c('decode-json/zero-copy', 'decode-json', 'decode-json', '100k', 1, 4),
   c('decode-json/stringify', 'stringify', 'decode-json', '100k', 1, 4),
-  // decode --json as it runs now: decodeBlocks and writeDocument to a sink that counts (no document is built).
-  c('decode-json/stream', 'decode-stream', 'decode-json', '100k', 1, 4),
+  // decode --json as it runs now (decodeBlocks and writeDocument to a sink that counts: no document is built), and as it ran before.
+  c('decode-json/stream', 'decode-stream', 'decode-stream@100k', '100k', 1, 4),
+  c('decode-json/whole', 'decode-whole', 'decode-stream@100k', '100k', 1, 4),
   c('decode-json/stream@1m', 'decode-stream', 'decode-stream@1m', '1m', 0, 2),
   c('decode-json/ndjson@1m', 'decode-ndjson', 'decode-stream@1m', '1m', 0, 2),
   c('walk-read/zero-copy@10k', 'walk-zero-copy', 'walk@10k', '10k', 500, 300, { heap: true }),

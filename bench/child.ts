@@ -149,6 +149,10 @@ function prepare(spec: CaseSpec): () => unknown {
       check('diagnostics', doc.diagnostics.length, 0);
       return () => JSON.stringify(doc).length;
     }
+    case 'decode-whole': {
+      // decode --json before: the whole document, then its indented text.
+      return () => `${JSON.stringify(decodeTree(image, root, { operation: 'initiate', maxBlocks: info.blocks }), null, 2)}\n`.length;
+    }
     case 'decode-stream':
     case 'decode-ndjson': {
       const write = spec.kind === 'decode-stream' ? writeDocument : writeNdjson;

@@ -10,9 +10,11 @@
  * block's text does not hold its path).
  *
  * Measured on 2026-12-05 on the 2-core machine (shared): the streamed decode of 1,000,000 blocks
- * in 8 s of CPU under tsx, its heap (sampled at every 64th write) peaking near 40 MB; the whole
- * document needs some 830 MB of heap before its 1.16 GB of text. HEAP_MB = 128 leaves the stream
- * three times its need and stops the old way a seventh of the way through the decode.
+ * in 8 to 10 s of CPU under tsx, its heap (sampled at every 64th write, the test's own 8 MiB of
+ * samples included) peaking at 40 to 65 MB; the whole document needs some 830 MB of heap before
+ * its 1.16 GB of text (past V8's longest string: it could not have been printed at all).
+ * HEAP_MB = 128 leaves the stream twice its need and stops the old way a seventh of the way
+ * through the decode. Both children take about 20 s together.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
