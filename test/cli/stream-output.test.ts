@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { buildFixture, decodeOptionsOf, fixtureNames, readDescription } from '../../scripts/fixtures.js';
-import { CHUNK_CHARS, SegmentImage, decodeTree, openDump } from '../../src/index.js';
+import fc from 'fast-check';
+import { CHUNK_CHARS, SegmentImage, decodeBlocks, decodeTree, encodeTree, openDump } from '../../src/index.js';
+import { PLAIN, formatTreeText, treeTextOf, writeTreeText } from '../../src/cli/format-tree.js';
+import { fcParams, treeCaseArb } from '../support/arbitraries.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string; writes: string[] }> {
   const writes: string[] = [];
@@ -126,5 +129,53 @@ describe('validate, reading the blocks as a stream', () => {
     const empty = await run('validate', 'fixtures/sample-x64.bin', '--base', hex(base), '--root', '0xffffc70a99990000');
     expect(empty.code).toBe(1);
     expect(empty.out.trim().split('\n').pop()).toBe('1 problem (1 error) in an empty tree');
+  });
+});
+
+describe('decode, the text tree, read twice rather than built', () => {
+  for (const name of fixtureNames()) {
+    it(`fixtures/${name}.bin: the text of the whole document, in each view, wrapped to 80 columns`, async () => {
+      const d = readDescription(name);
+      const { base } = buildFixture(d);
+      const options = decodeOptionsOf(d);
+      const argv = ['decode', `fixtures/${name}.bin`, '--base', hex(base), '--abi', options.abi!.name, '--ndis', options.ndis!];
+      if (options.operation) argv.push('--operation', options.operation);
+      const doc = decodeTree(SegmentImage.region(new Uint8Array(readFileSync(`fixtures/${name}.bin`)), base), base, options);
+      let blocks = 0;
+      const count = (list: typeof doc.blocks): void => list.forEach((b) => (blocks++, count(b.dependents)));
+      count(doc.blocks);
+      const byDefault = blocks > 200;
+      for (const view of [undefined, 'brief', 'full'] as const) {
+        const r = await run(...argv, ...(view ? [`--${view}`] : []));
+        expect(r.err).toBe('');
+        const chosen = view ?? (byDefault ? 'brief' : 'full');
+        expect(r.out).toBe(formatTreeText(doc, PLAIN, { width: 80, view: chosen, briefByDefault: view === undefined && byDefault }));
+        expect(r.code).toBe(blocks === 0 ? 3 : 0);
+      }
+    });
+  }
+
+  it('on generated trees, intact and with bytes flipped: treeTextOf over two readings gives formatTreeText of the document', () => {
+    fc.assert(
+      fc.property(treeCaseArb(), fc.array(fc.tuple(fc.nat(), fc.nat(7)), { maxLength: 6 }), fc.boolean(), (tc, flips, brief) => {
+        const enc = encodeTree(JSON.parse(JSON.stringify(tc.doc)));
+        const bytes = enc.bytes.slice();
+        for (const [i, bit] of flips) bytes[i % bytes.length]! ^= 1 << bit;
+        const image = SegmentImage.region(bytes, enc.base);
+        const options = { abi: tc.abi, ndis: tc.ndis, operation: tc.operation };
+        const view = brief ? ('brief' as const) : ('full' as const);
+        const lines: string[] = [];
+        writeTreeText(treeTextOf(() => decodeBlocks(image, enc.root, options)), PLAIN, { width: 100, view }, (l) => lines.push(l));
+        expect(`${lines.join('\n')}\n`).toBe(formatTreeText(decodeTree(image, enc.root, options), PLAIN, { width: 100, view }));
+      }),
+      fcParams({ numRuns: 150 }),
+    );
+  });
+
+  it('writes in chunks of at least 64 KiB too', async () => {
+    const r = await run('decode', 'fixtures/large-x64.bin', '--base', '0xffffc70a30000000', '--operation', 'initiate', '--full');
+    expect(r.code).toBe(0);
+    expect(r.writes.length).toBeGreaterThan(3);
+    for (const w of r.writes.slice(0, -1)) expect(w.length).toBeGreaterThanOrEqual(CHUNK_CHARS);
   });
 });

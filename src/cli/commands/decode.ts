@@ -6,7 +6,7 @@ import { chunkedSink, writeDocument, writeNdjson } from '../../tree/json-stream.
 import { countOf } from '../../tree/diagnostics.js';
 import { type TreeDocument, diagnosticCounts } from '../../tree/document.js';
 import { UsageError } from '../../errors.js';
-import { BRIEF_OVER, formatTreeText, paletteFor } from '../format-tree.js';
+import { BRIEF_OVER, paletteFor, treeTextOf, writeTreeText } from '../format-tree.js';
 import { EXIT, type Io, parseAddress } from '../io.js';
 import { SOURCES_HELP, SOURCE_OPTIONS, type Source, abiFor, inFile, openSource, reportWarnings } from '../source.js';
 import { parseNdis } from './layout.js';
@@ -149,22 +149,11 @@ export function textWidth(io: Io): number {
   return 80;
 }
 
-/** Blocks in a document, dependents included. */
-const blockCount = (doc: TreeDocument): number => {
-  let n = 0;
-  const stack = [...doc.blocks];
-  while (stack.length) {
-    n++;
-    stack.push(...stack.pop()!.dependents);
-  }
-  return n;
-};
-
 /**
  * Like withDecoded, without decoding: the tree's blocks as a stream (decodeBlocks) that `use`
  * reads as it writes, within the source's life; errors of the reading name the file.
  */
-function withBlocks<T>(argv: string[], io: Io, use: (stream: BlockStream, json: boolean) => T): T {
+function withBlocks<T>(argv: string[], io: Io, use: (open: () => BlockStream, json: boolean) => T): T {
   const { values, positionals } = parseArgs({ args: argv, options: DECODE_OPTIONS, allowPositionals: true });
   const options = {
     ndis: parseNdis(values.ndis),
@@ -179,7 +168,7 @@ function withBlocks<T>(argv: string[], io: Io, use: (stream: BlockStream, json: 
     else if (source.base !== undefined) root = source.base;
     else throw new UsageError(`--root HEX is required for ${source.kind === 'dump' ? 'a crash dump' : 'a physical image'} (find roots with 'ndis-offload scan')`);
     reportWarnings(source, io);
-    return inFile(source.name, () => use(decodeBlocks(source.image, root, { abi, ...options }), Boolean(values.json)));
+    return inFile(source.name, () => use(() => decodeBlocks(source.image, root, { abi, ...options }), Boolean(values.json)));
   } finally {
     source.close();
   }
@@ -200,29 +189,31 @@ function takeNdjson(argv: string[], view: string | undefined): { ndjson: boolean
 export function runDecode(argv: string[], io: Io): number {
   const { view, rest: viewRest } = takeView(argv);
   const { ndjson, rest } = takeNdjson(viewRest, view);
-  if (ndjson || (view === undefined && parseArgs({ args: rest, options: DECODE_OPTIONS, allowPositionals: true, strict: false }).values.json === true)) {
-    // The JSON forms are written as the blocks are decoded, in chunks: memory bounded by a block, whatever the tree.
-    return withBlocks(rest, io, (stream) => {
-      const sink = chunkedSink((text) => io.out(text));
+  // Every form is written as the blocks are decoded, in chunks: memory bounded by a block, whatever the tree.
+  return withBlocks(rest, io, (open, json) => {
+    const sink = chunkedSink((text) => io.out(text));
+    let blocks: number;
+    if (json || ndjson) {
+      const stream = open();
       (ndjson ? writeNdjson : writeDocument)(stream, sink.write);
-      sink.flush();
-      return stream.blockCount === 0 ? EXIT.INPUT : EXIT.OK;
-    });
-  }
-  return withDecoded(rest, io, ({ doc, json }) => {
-    if (json) io.out(documentJson(doc));
-    else {
-      const briefByDefault = view === undefined && blockCount(doc) > BRIEF_OVER;
+      blocks = stream.blockCount;
+    } else {
+      // The text tree reads the tree twice (treeTextOf): its lines show what the blocks after them say.
+      const tree = treeTextOf(open);
+      const briefByDefault = view === undefined && tree.blockCount > BRIEF_OVER;
       const chosen = view ?? (briefByDefault ? 'brief' : 'full');
-      io.out(formatTreeText(doc, paletteFor(io.stdoutIsTty, io.env), { width: textWidth(io), view: chosen, briefByDefault }));
+      writeTreeText(tree, paletteFor(io.stdoutIsTty, io.env), { width: textWidth(io), view: chosen, briefByDefault }, (line) => sink.write(`${line}\n`));
+      blocks = tree.blockCount;
     }
-    return doc.blocks.length === 0 ? EXIT.INPUT : EXIT.OK;
+    sink.flush();
+    return blocks === 0 ? EXIT.INPUT : EXIT.OK;
   });
 }
 
 export function runValidate(argv: string[], io: Io): number {
   // The blocks are read and let go: only the diagnostics and the count are kept.
-  return withBlocks(argv, io, (stream, json) => {
+  return withBlocks(argv, io, (open, json) => {
+    const stream = open();
     for (const _ of stream);
     return validateOutput({ ...stream.head, blocks: [], diagnostics: stream.diagnostics }, json, io, stream.blockCount);
   });
