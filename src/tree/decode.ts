@@ -84,27 +84,35 @@ export interface BlockStream extends Iterable<DecodedBlock> {
   readonly blockCount: number;
 }
 
+/** Visits a chunk of Visits holds (its arrays are never copied: a grown array's old copy would stay resident until a full collection). */
+const VISIT_CHUNK = 1 << 16;
+
 /**
  * Visited blocks, in the least memory that still tells a CYCLE from a BLOCK_SHARED and names the
  * earlier visit's path: per visit its address (two 32-bit halves), the visit owning its list, its
- * index there and whether it is on the route from the root (17 bytes, in typed arrays grown by
- * half), and an open-addressing table from address to visit (4 bytes a slot, at most 3/4 full):
+ * index there and whether it is on the route from the root (17 bytes, in chunks of VISIT_CHUNK
+ * visits), and an open-addressing table from address to visit (4 bytes a slot, at most 3/4 full):
  * some 25 to 35 bytes a block, where the block's document is kilobytes.
  */
 class Visits {
   private slot = new Int32Array(1 << 10).fill(-1);
-  private hi = new Uint32Array(1 << 10);
-  private lo = new Uint32Array(1 << 10);
-  private owner = new Int32Array(1 << 10);
-  private index = new Int32Array(1 << 10);
-  private route = new Uint8Array(1 << 10);
+  /** Per chunk: hi, lo of each visit's address. */
+  private readonly keys: Uint32Array[] = [];
+  /** Per chunk: owner, index of each visit. */
+  private readonly links: Int32Array[] = [];
+  private readonly route: Uint8Array[] = [];
   size = 0;
 
   /** The slot of the visit at hi:lo, or the empty slot where it would go. */
   private find(hi: number, lo: number): number {
     const mask = this.slot.length - 1;
     let i = (Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> 7) & mask;
-    for (let v = this.slot[i]!; v !== -1 && (this.lo[v] !== lo || this.hi[v] !== hi); v = this.slot[i]!) i = (i + 1) & mask;
+    for (let v = this.slot[i]!; v !== -1; v = this.slot[i]!) {
+      const k = this.keys[v >>> 16]!;
+      const at = (v & (VISIT_CHUNK - 1)) * 2;
+      if (k[at + 1] === lo && k[at] === hi) break;
+      i = (i + 1) & mask;
+    }
     return i;
   }
 
@@ -118,49 +126,52 @@ class Visits {
   add(address: bigint, owner: number, index: number): number {
     if ((this.size + 1) * 4 > this.slot.length * 3) this.rehash();
     const v = this.size++;
-    if (v >= this.owner.length) {
-      const n = Math.ceil(this.owner.length * 1.5);
-      this.hi = grown(new Uint32Array(n), this.hi);
-      this.lo = grown(new Uint32Array(n), this.lo);
-      this.owner = grown(new Int32Array(n), this.owner);
-      this.index = grown(new Int32Array(n), this.index);
-      this.route = grown(new Uint8Array(n), this.route);
+    const c = v >>> 16;
+    if (c === this.keys.length) {
+      this.keys.push(new Uint32Array(VISIT_CHUNK * 2));
+      this.links.push(new Int32Array(VISIT_CHUNK * 2));
+      this.route.push(new Uint8Array(VISIT_CHUNK));
     }
     const hi = Number(address >> 32n) >>> 0;
     const lo = Number(address & 0xffffffffn);
     this.slot[this.find(hi, lo)] = v;
-    this.hi[v] = hi;
-    this.lo[v] = lo;
-    this.owner[v] = owner;
-    this.index[v] = index;
-    this.route[v] = 1;
+    const at = (v & (VISIT_CHUNK - 1)) * 2;
+    this.keys[c]![at] = hi;
+    this.keys[c]![at + 1] = lo;
+    this.links[c]![at] = owner;
+    this.links[c]![at + 1] = index;
+    this.route[c]![v & (VISIT_CHUNK - 1)] = 1;
     return v;
   }
 
   onRoute(v: number): boolean {
-    return this.route[v] === 1;
+    return this.route[v >>> 16]![v & (VISIT_CHUNK - 1)] === 1;
   }
 
   leaveRoute(v: number): void {
-    this.route[v] = 0;
+    this.route[v >>> 16]![v & (VISIT_CHUNK - 1)] = 0;
   }
 
   /** The path of visit `v`, rebuilt from the owners (as many steps as layers). */
   path(v: number): string {
     let path = '';
-    for (let w = v; w !== -1; w = this.owner[w]!) path = `${this.owner[w] === -1 ? 'blocks' : '.dependents'}[${this.index[w]}]${path}`;
+    for (let w = v; w !== -1; ) {
+      const l = this.links[w >>> 16]!;
+      const at = (w & (VISIT_CHUNK - 1)) * 2;
+      path = `${l[at] === -1 ? 'blocks' : '.dependents'}[${l[at + 1]}]${path}`;
+      w = l[at]!;
+    }
     return path;
   }
 
   private rehash(): void {
     this.slot = new Int32Array(this.slot.length * 2).fill(-1);
-    for (let v = 0; v < this.size; v++) this.slot[this.find(this.hi[v]!, this.lo[v]!)] = v;
+    for (let v = 0; v < this.size; v++) {
+      const k = this.keys[v >>> 16]!;
+      const at = (v & (VISIT_CHUNK - 1)) * 2;
+      this.slot[this.find(k[at]!, k[at + 1]!)] = v;
+    }
   }
-}
-
-function grown<T extends Int32Array | Uint32Array | Uint8Array>(to: T, from: T): T {
-  to.set(from);
-  return to;
 }
 
 /** Decodes the tree whose root block is at `root` into the whole document (decodeBlocks, assembled). */

@@ -145,6 +145,25 @@ describe('writeDocument and writeNdjson', () => {
     check(SegmentImage.region(looped, base), base, decodeOptionsOf(d));
   });
 
+  it('a cycle closing on a block visited past the first 65,536 (a second chunk of visits) names it', () => {
+    const n = 70_000;
+    const size = blockOffsets(X64).size;
+    const base = 0xffffc70a00000000n;
+    const bytes = new Uint8Array(n * size);
+    const dv = new DataView(bytes.buffer);
+    for (let i = 0; i < n; i++) {
+      dv.setUint16(i * size + 2, size, true);
+      dv.setBigUint64(i * size + blockOffsets(X64).next, base + BigInt(((i + 1) % n || 66_000) * size), true);
+    }
+    const stream = decodeBlocks(SegmentImage.region(bytes, base), base, { operation: 'invalidate' });
+    let count = 0;
+    for (const _ of stream) count++;
+    expect(count).toBe(n);
+    expect(stream.diagnostics.map((d) => [d.code, d.path, d.message])).toEqual([
+      ['CYCLE', `blocks[${n}]`, 'NextBlock leads back to the block at blocks[66000]: a cycle; not followed again'],
+    ]);
+  });
+
   it('a stream is read once; its diagnostics are known at its end, its head before', () => {
     const image = SegmentImage.region(new Uint8Array(readFileSync('fixtures/sample-x64.bin')), 0xffffc70a12340000n);
     const stream = decodeBlocks(image, 0xffffc70a12340000n, { operation: 'initiate' });
