@@ -21,7 +21,10 @@ export type Kind =
   | 'encode-restructure'
   | 'alloc-floor'
   | 'decode-json'
-  | 'stringify';
+  | 'stringify'
+  | 'decode-stream'
+  | 'decode-ndjson'
+  | 'decode-whole';
 
 /** The cases run by the C program (bench/native/walk.c), which times itself. */
 export const isNative = (kind: Kind): boolean => kind === 'walk-native' || kind === 'status-native';
@@ -61,6 +64,10 @@ export const GROUPS: readonly GroupSpec[] = [
   { name: 'status-restructure', size: '100k', rounds: 1 },
   { name: 'encode', size: '100k', rounds: 3, heapMb: 4096 },
   { name: 'decode-json', size: '100k', rounds: 3, heapMb: 6144 },
+  // decode --json now and before, in a process whose heap holds no document between runs.
+  { name: 'decode-stream@100k', size: '100k', rounds: 3, heapMb: 6144 },
+  // The streamed JSON forms of the million-block tree, alone in their process: its peak RSS is theirs (no heap limit raised).
+  { name: 'decode-stream@1m', size: '1m', rounds: 2 },
 ];
 
 const c = (name: string, kind: Kind, group: string, size: SizeName, warmup: number, iterations: number, extra: Partial<CaseSpec> = {}): CaseSpec => ({
@@ -94,6 +101,11 @@ export const CASES: readonly CaseSpec[] = [
   c('encode/alloc-floor', 'alloc-floor', 'encode', '100k', 2, 6),
   c('decode-json/zero-copy', 'decode-json', 'decode-json', '100k', 1, 4),
   c('decode-json/stringify', 'stringify', 'decode-json', '100k', 1, 4),
+  // decode --json as it runs now (decodeBlocks and writeDocument to a sink that counts: no document is built), and as it ran before.
+  c('decode-json/stream', 'decode-stream', 'decode-stream@100k', '100k', 1, 4),
+  c('decode-json/whole', 'decode-whole', 'decode-stream@100k', '100k', 1, 4),
+  c('decode-json/stream@1m', 'decode-stream', 'decode-stream@1m', '1m', 0, 2),
+  c('decode-json/ndjson@1m', 'decode-ndjson', 'decode-stream@1m', '1m', 0, 2),
   c('walk-read/zero-copy@10k', 'walk-zero-copy', 'walk@10k', '10k', 500, 300, { heap: true }),
   c('walk-read/hand-dataview@10k', 'walk-hand', 'walk@10k', '10k', 500, 300),
   c('walk-read/tree-walker@10k', 'walk-tree-walker', 'walk@10k', '10k', 500, 300),
@@ -116,6 +128,8 @@ export const CASE_NAMES: readonly string[] = [
   ...(['10k', '100k', '1m'] as const).flatMap((s) =>
     ['walk-read/zero-copy', 'walk-read/hand-dataview', 'walk-read/tree-walker', 'walk-read/native-c', 'status-write/zero-copy'].map((n) => `${n}@${s}`),
   ),
+  'decode-json/stream@1m',
+  'decode-json/ndjson@1m',
   ...DUMP_CASE_NAMES,
 ];
 

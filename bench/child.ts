@@ -16,9 +16,13 @@ import {
   StatusWriter,
   TreeWalker,
   X64,
+  chunkedSink,
+  decodeBlocks,
   decodeTree,
   encodeTree,
   viewsFor,
+  writeDocument,
+  writeNdjson,
 } from '../src/index.js';
 import { bufferLayoutWalk, restructureEncode, restructureStatusWrite, restructureWalk } from './baselines.js';
 import { CASES, type CaseResult, type CaseSpec, GROUPS, type Images, isNative } from './cases.js';
@@ -144,6 +148,27 @@ function prepare(spec: CaseSpec): () => unknown {
       const doc = decodeTree(image, root, { operation: 'initiate' });
       check('diagnostics', doc.diagnostics.length, 0);
       return () => JSON.stringify(doc).length;
+    }
+    case 'decode-whole': {
+      // decode --json before: the whole document, then its indented text.
+      return () => `${JSON.stringify(decodeTree(image, root, { operation: 'initiate', maxBlocks: info.blocks }), null, 2)}\n`.length;
+    }
+    case 'decode-stream':
+    case 'decode-ndjson': {
+      const write = spec.kind === 'decode-stream' ? writeDocument : writeNdjson;
+      // What the CLI does, to a sink that counts the characters (a pipe to /dev/null, less the system calls).
+      const run = (): number => {
+        let chars = 0;
+        const out = chunkedSink((text) => (chars += text.length));
+        const stream = decodeBlocks(image, root, { operation: 'initiate', maxBlocks: info.blocks });
+        write(stream, out.write);
+        out.flush();
+        check('the blocks', stream.blockCount, info.blocks);
+        check('diagnostics', stream.diagnostics.length, 0);
+        return chars;
+      };
+      run();
+      return run;
     }
     default:
       throw new Error(`${spec.kind} does not run in node`);

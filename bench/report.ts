@@ -66,6 +66,14 @@ export function targets(results: Results): TargetRow[] {
     context('encode', 'the same, less encode/alloc-floor on both sides', v);
   }
   atMost('decode-json', 'zero-copy / stringify', ratio('decode-json/zero-copy', 'decode-json/stringify'), 3);
+  {
+    // decode --json streamed against the whole document it built before (decodeTree, then JSON.stringify indented), at 100k.
+    atMost('decode-json', 'stream / whole', ratio('decode-json/stream', 'decode-json/whole'), 1);
+    atMost('decode-json', 'ndjson@1m / stream@1m', ratio('decode-json/ndjson@1m', 'decode-json/stream@1m'), 1.2);
+    const r = c.get('decode-json/stream@1m');
+    const over = r?.rssBytes !== undefined && r.imageBytes !== undefined ? (r.rssBytes - r.imageBytes) / MB : undefined;
+    rows.push({ group: 'decode-json', what: 'stream@1m: peak RSS - image size', value: over, target: '<= 150 MB', met: over === undefined ? undefined : over <= 150, unit: 'MB' });
+  }
   for (const s of ['10k', '100k', '1m']) {
     atMost('scale', `walk-read zero-copy / hand-dataview @${s}`, ratio(`walk-read/zero-copy@${s}`, `walk-read/hand-dataview@${s}`), 1.5);
   }

@@ -10,8 +10,9 @@ import { flagNames } from '../layout/constants.js';
 import type { NdisRevision } from '../layout/descriptor.js';
 import type { PlacedField, StructLayout } from '../layout/msvc.js';
 import { isNetworkOrder, layoutOf } from '../layout/registry.js';
+import type { BlockStream } from '../tree/decode.js';
 import { countOf } from '../tree/diagnostics.js';
-import { type BlockJson, type Diagnostic, type TreeDocument, diagnosticCounts } from '../tree/document.js';
+import { type BlockFields, type BlockJson, type Diagnostic, type DocumentHead, type TreeDocument, diagnosticCounts } from '../tree/document.js';
 
 export interface Palette {
   dim(s: string): string;
@@ -93,7 +94,86 @@ export interface TreeTextOptions {
   briefByDefault?: boolean;
 }
 
+/** A block of the text tree in document order, with what its lines need to know of the blocks after it. */
+export interface TextBlock {
+  path: string;
+  depth: number;
+  block: BlockFields;
+  /** The last of its list (no sibling follows: `└─`). */
+  last: boolean;
+  /** It has dependents (its guide line goes on down). */
+  hasDependents: boolean;
+}
+
+/** What the text tree is made of: the document's head, its blocks one at a time, its diagnostics and how many blocks there are. */
+export interface TreeText {
+  head: DocumentHead;
+  blocks: Iterable<TextBlock>;
+  blockCount: number;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * The text tree of a tree read twice, for memory bounded by a byte a block: a first reading
+ * counts the blocks, finds the diagnostics and notes for each block (by its rank in document
+ * order) whether a sibling follows it and whether it has dependents, which its lines show before
+ * the blocks that tell; the second reading (`open` again: the same blocks in the same order)
+ * gives the blocks to print.
+ */
+export function treeTextOf(open: () => BlockStream): TreeText {
+  const first = open();
+  let flags = new Uint8Array(1024);
+  /** openAt[d]: rank of the last block at depth d whose list is still open, -1 for none. */
+  const openAt: number[] = [];
+  let n = 0;
+  for (const { depth } of first) {
+    if (n === flags.length) {
+      const grown = new Uint8Array(Math.ceil(n * 1.5));
+      grown.set(flags);
+      flags = grown;
+    }
+    if (depth > 0) flags[openAt[depth - 1]!]! |= HAS_DEPENDENTS;
+    if (openAt[depth] !== undefined && openAt[depth] !== -1) flags[openAt[depth]!]! |= NOT_LAST;
+    openAt[depth] = n;
+    openAt.length = depth + 1;
+    n++;
+  }
+  const counted = flags;
+  function* blocks(): Generator<TextBlock> {
+    let rank = 0;
+    for (const { path, depth, block } of open()) {
+      const f = counted[rank++]!;
+      yield { path, depth, block, last: (f & NOT_LAST) === 0, hasDependents: (f & HAS_DEPENDENTS) !== 0 };
+    }
+    if (rank !== n) throw new Error(`the tree read ${rank} blocks the second time, ${n} the first`);
+  }
+  return { head: first.head, blocks: blocks(), blockCount: n, diagnostics: first.diagnostics };
+}
+
+const NOT_LAST = 1;
+const HAS_DEPENDENTS = 2;
+
+/** The text view of a whole document. */
 export function formatTreeText(doc: TreeDocument, p: Palette, options: TreeTextOptions = {}): string {
+  const { blocks, diagnostics, ...head } = doc;
+  function* each(list: BlockJson[], path: string, depth: number): Generator<TextBlock> {
+    for (let i = 0; i < list.length; i++) {
+      const { dependents, ...block } = list[i]!;
+      yield { path: `${path}[${i}]`, depth, block, last: i === list.length - 1, hasDependents: dependents.length > 0 };
+      yield* each(dependents, `${path}[${i}].dependents`, depth + 1);
+    }
+  }
+  const lines: string[] = [];
+  writeTreeText({ head, blocks: each(blocks, 'blocks', 0), blockCount: countBlocks(blocks), diagnostics }, p, options, (line) => lines.push(line));
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The text view, a line at a time (each wrapped to the width, without its newline), as the blocks
+ * come: what it keeps is the diagnostics, by path, and a prefix a layer.
+ */
+export function writeTreeText(tree: TreeText, p: Palette, options: TreeTextOptions, out: (line: string) => void): void {
+  const doc = tree.head;
   const abi = abiByName(doc.abi);
   const ndis = doc.ndis as NdisRevision;
   const blockLayout = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', abi, ndis);
@@ -101,16 +181,17 @@ export function formatTreeText(doc: TreeDocument, p: Palette, options: TreeTextO
   const byPath = new Map<string, Diagnostic[]>();
   // Summaries (a count of diagnostics at many blocks) and DIAGNOSTICS_LIMIT are printed after the tree.
   const after: Diagnostic[] = [];
-  for (const d of doc.diagnostics) {
+  for (const d of tree.diagnostics) {
     if (d.count !== undefined || d.code === 'DIAGNOSTICS_LIMIT') after.push(d);
     else byPath.set(d.path, [...(byPath.get(d.path) ?? []), d]);
   }
-  /** Each line with the prefix its continuation lines start with when it is wrapped. */
-  const lines: [string, string][] = [];
+  const width = options.width ?? 0;
+  /** A line, wrapped with the prefix its continuation lines start with. */
   const emit = (line: string, cont = ''): void => {
-    lines.push([line, cont]);
+    if (width > 0) for (const l of wrapLine(line, width, cont)) out(l);
+    else out(line);
   };
-  const counts = diagnosticCounts(doc.diagnostics);
+  const counts = diagnosticCounts(tree.diagnostics);
 
   emit(
     p.bold(`NDIS offload state tree`) +
@@ -133,12 +214,21 @@ export function formatTreeText(doc: TreeDocument, p: Palette, options: TreeTextO
     }
   };
 
-  const block = (b: BlockJson, path: string, prefix: string, last: boolean, ips: Endpoints | undefined): void => {
+  /** Paths of diagnostics printed beside their block. */
+  const printed = new Set<string>();
+  /** prefixes[d]: the guide lines before a block at depth d; ipsAt[d]: the endpoints its ancestors say. */
+  const prefixes: string[] = [''];
+  const ipsAt: (Endpoints | undefined)[] = [undefined];
+  for (const { path, depth, block: b, last, hasDependents } of tree.blocks) {
+    const prefix = prefixes[depth]!;
+    const ips = ipsAt[depth];
     const diags = byPath.get(path) ?? [];
+    if (diags.length) printed.add(path);
     const status = b.Status;
     const inner = `${prefix}${last ? '   ' : '│  '}`;
-    const body = `${inner}${b.dependents.length ? '│' : ' '}   `;
-    const own = endpoints(b) ?? ips;
+    const body = `${inner}${hasDependents ? '│' : ' '}   `;
+    prefixes[depth + 1] = inner;
+    ipsAt[depth + 1] = endpoints(b) ?? ips;
     if (brief) {
       const problems = diags.filter((d) => d.severity !== 'info');
       emit(`${prefix}${last ? '└─ ' : '├─ '}${p.bold(b.layer)} ${p.cyan(b.address)} ${b.role} ${b.type} ${briefStatus(status.name)}${key(b, ips, p)}`, body);
@@ -155,35 +245,23 @@ export function formatTreeText(doc: TreeDocument, p: Palette, options: TreeTextO
       }
       for (const d of diags.filter((d) => !d.member || !d.member.split('.').length || !isShown(d, b))) emit(`${body}${sev(d)}`, `${body}  `);
     }
-    b.dependents.forEach((c, i) => block(c, `${path}.dependents[${i}]`, inner, i === b.dependents.length - 1, own));
-  };
-  doc.blocks.forEach((b, i) => block(b, `blocks[${i}]`, '', i === doc.blocks.length - 1, undefined));
+  }
   // Diagnostics about blocks that could not be read (no node to print them beside).
-  const printed = new Set<string>();
-  const walk = (bs: BlockJson[], path: string): void =>
-    bs.forEach((b, i) => {
-      printed.add(`${path}[${i}]`);
-      walk(b.dependents, `${path}[${i}].dependents`);
-    });
-  walk(doc.blocks, 'blocks');
   // The brief view shows errors and warnings; notes are counted in the summary line.
   const shown = (d: Diagnostic): boolean => !brief || d.severity !== 'info';
-  for (const d of doc.diagnostics) {
+  for (const d of tree.diagnostics) {
     if (d.count === undefined && d.code !== 'DIAGNOSTICS_LIMIT' && !printed.has(d.path) && shown(d)) {
       emit(`${sev(d)} ${p.dim(`(${d.path}, ${d.address}${d.offset !== null ? `, offset ${hex(d.offset, 1)}` : ''})`)}`, '  ');
     }
   }
   for (const d of after) if (shown(d)) emit(sev(d), '  ');
-  const blocks = countBlocks(doc.blocks);
+  const blocks = tree.blockCount;
   const view = options.briefByDefault ? p.dim(` (brief view of a tree over ${BRIEF_OVER} blocks: --full shows every member and note)`) : '';
   emit(
     p.dim(`${blocks} ${blocks === 1 ? 'block' : 'blocks'}; `) +
       (counts.error ? p.red(countOf(counts.error, 'error')) : '0 errors') +
       `, ${counts.warning ? p.yellow(countOf(counts.warning, 'warning')) : '0 warnings'}, ${countOf(counts.info, 'info')}${view}`,
   );
-  const width = options.width ?? 0;
-  const out = width > 0 ? lines.flatMap(([line, cont]) => wrapLine(line, width, cont)) : lines.map(([line]) => line);
-  return `${out.join('\n')}\n`;
 }
 
 /** What a path block says about the connections above it: its two IP addresses. */
@@ -192,7 +270,7 @@ interface Endpoints {
   destination?: string;
 }
 
-function endpoints(b: BlockJson): Endpoints | undefined {
+function endpoints(b: BlockFields): Endpoints | undefined {
   const c = b.state?.PATH_OFFLOAD_STATE_CONST;
   if (!c) return undefined;
   const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -204,7 +282,7 @@ const briefStatus = (name: string): string => name.replace(/^NDIS_STATUS_/, '');
 
 
 /** The brief view's key fields of a block: MACs and VLAN, IPs, or IP:port pairs in host order and the TCP state. */
-function key(b: BlockJson, ips: Endpoints | undefined, p: Palette): string {
+function key(b: BlockFields, ips: Endpoints | undefined, p: Palette): string {
   const s = b.state ?? {};
   const parts: string[] = [];
   const nc = s.NEIGHBOR_OFFLOAD_STATE_CONST;
@@ -299,7 +377,7 @@ export function wrapLine(line: string, width: number, cont: string): string[] {
 }
 
 /** Whether a diagnostic's member is printed as a field line of this block. */
-function isShown(d: Diagnostic, b: BlockJson): boolean {
+function isShown(d: Diagnostic, b: BlockFields): boolean {
   const m = d.member!;
   const [head, ...rest] = m.split('.');
   if (b.state && head! in b.state) return rest.length > 0;

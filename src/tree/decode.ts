@@ -20,7 +20,7 @@ import { SCALARS, type NdisRevision, type TypeRef } from '../layout/descriptor.j
 import type { PlacedField, StructLayout } from '../layout/msvc.js';
 import { layoutOf } from '../layout/registry.js';
 import { DiagnosticLog } from './diagnostics.js';
-import { type BlockJson, type DiagnosticCode, FORMAT, type Role, type Severity, type TreeDocument, hexPtr } from './document.js';
+import { type BlockFields, type BlockJson, type Diagnostic, type DiagnosticCode, type DocumentHead, FORMAT, type Role, type Severity, type TreeDocument, hexPtr } from './document.js';
 import { formatIp } from './ip.js';
 import { classify } from './roles.js';
 import { blockOffsets } from './walk.js';
@@ -43,19 +43,162 @@ export interface DecodeOptions {
 
 export const DEFAULT_LIMITS = { maxBlocks: 1 << 20, maxDiagnostics: 1000 } as const;
 
+/** A list of the document being filled: `blocks`, or the dependents of one block. */
+interface OpenList {
+  /** `blocks` or `blocks[0].dependents`. */
+  path: string;
+  /** Blocks decoded into it so far (the index of the next one). */
+  count: number;
+  /** Visit index of the block whose dependents it holds, -1 for `blocks`. */
+  owner: number;
+}
+
 interface Pending {
   address: bigint;
   layer: number;
-  list: BlockJson[];
-  /** Path of the list this block goes in: `blocks` or `blocks[0].dependents`. */
-  listPath: string;
+  list: OpenList;
   /** Index of the visited block that points here (for cycle detection), -1 for the root. */
   from: number;
   member: string;
 }
 
-/** Decodes the tree whose root block is at `root`. */
+/** One block of the tree, as decodeBlocks yields it, in document order (a block, its dependents, then its next sibling). */
+export interface DecodedBlock {
+  /** Its path in the document: `blocks[0].dependents[2]`. */
+  path: string;
+  /** Its nesting in the document: 0 for `blocks`, 1 for their dependents...; the index of its layer in LAYERS. */
+  depth: number;
+  /** Its members as in the document, `state` included, without `dependents` (decodeTree adds them last). */
+  block: BlockFields;
+}
+
+/**
+ * The blocks of a tree, decoded one at a time as it is iterated (once): see decodeBlocks. `head`
+ * is known before the first block; `diagnostics` once the iteration has ended.
+ */
+export interface BlockStream extends Iterable<DecodedBlock> {
+  readonly head: DocumentHead;
+  /** The document's diagnostics, complete; throws while blocks remain to be read. */
+  readonly diagnostics: Diagnostic[];
+  /** Blocks yielded so far. */
+  readonly blockCount: number;
+}
+
+/** Visits a chunk of Visits holds (its arrays are never copied: a grown array's old copy would stay resident until a full collection). */
+const VISIT_CHUNK = 1 << 16;
+
+/**
+ * Visited blocks, in the least memory that still tells a CYCLE from a BLOCK_SHARED and names the
+ * earlier visit's path: per visit its address (two 32-bit halves), the visit owning its list, its
+ * index there and whether it is on the route from the root (17 bytes, in chunks of VISIT_CHUNK
+ * visits), and an open-addressing table from address to visit (4 bytes a slot, at most 3/4 full):
+ * some 25 to 35 bytes a block, where the block's document is kilobytes.
+ */
+class Visits {
+  private slot = new Int32Array(1 << 10).fill(-1);
+  /** Per chunk: hi, lo of each visit's address. */
+  private readonly keys: Uint32Array[] = [];
+  /** Per chunk: owner, index of each visit. */
+  private readonly links: Int32Array[] = [];
+  private readonly route: Uint8Array[] = [];
+  size = 0;
+
+  /** The slot of the visit at hi:lo, or the empty slot where it would go. */
+  private find(hi: number, lo: number): number {
+    const mask = this.slot.length - 1;
+    let i = (Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> 7) & mask;
+    for (let v = this.slot[i]!; v !== -1; v = this.slot[i]!) {
+      const k = this.keys[v >>> 16]!;
+      const at = (v & (VISIT_CHUNK - 1)) * 2;
+      if (k[at + 1] === lo && k[at] === hi) break;
+      i = (i + 1) & mask;
+    }
+    return i;
+  }
+
+  /** The visit index of `address`, or undefined. */
+  get(address: bigint): number | undefined {
+    const v = this.slot[this.find(Number(address >> 32n) >>> 0, Number(address & 0xffffffffn))]!;
+    return v === -1 ? undefined : v;
+  }
+
+  /** Records a visit (on the route); its index. */
+  add(address: bigint, owner: number, index: number): number {
+    if ((this.size + 1) * 4 > this.slot.length * 3) this.rehash();
+    const v = this.size++;
+    const c = v >>> 16;
+    if (c === this.keys.length) {
+      this.keys.push(new Uint32Array(VISIT_CHUNK * 2));
+      this.links.push(new Int32Array(VISIT_CHUNK * 2));
+      this.route.push(new Uint8Array(VISIT_CHUNK));
+    }
+    const hi = Number(address >> 32n) >>> 0;
+    const lo = Number(address & 0xffffffffn);
+    this.slot[this.find(hi, lo)] = v;
+    const at = (v & (VISIT_CHUNK - 1)) * 2;
+    this.keys[c]![at] = hi;
+    this.keys[c]![at + 1] = lo;
+    this.links[c]![at] = owner;
+    this.links[c]![at + 1] = index;
+    this.route[c]![v & (VISIT_CHUNK - 1)] = 1;
+    return v;
+  }
+
+  onRoute(v: number): boolean {
+    return this.route[v >>> 16]![v & (VISIT_CHUNK - 1)] === 1;
+  }
+
+  leaveRoute(v: number): void {
+    this.route[v >>> 16]![v & (VISIT_CHUNK - 1)] = 0;
+  }
+
+  /** The path of visit `v`, rebuilt from the owners (as many steps as layers). */
+  path(v: number): string {
+    let path = '';
+    for (let w = v; w !== -1; ) {
+      const l = this.links[w >>> 16]!;
+      const at = (w & (VISIT_CHUNK - 1)) * 2;
+      path = `${l[at] === -1 ? 'blocks' : '.dependents'}[${l[at + 1]}]${path}`;
+      w = l[at]!;
+    }
+    return path;
+  }
+
+  private rehash(): void {
+    this.slot = new Int32Array(this.slot.length * 2).fill(-1);
+    for (let v = 0; v < this.size; v++) {
+      const k = this.keys[v >>> 16]!;
+      const at = (v & (VISIT_CHUNK - 1)) * 2;
+      this.slot[this.find(k[at]!, k[at + 1]!)] = v;
+    }
+  }
+}
+
+/** Decodes the tree whose root block is at `root` into the whole document (decodeBlocks, assembled). */
 export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOptions = {}): TreeDocument {
+  const stream = decodeBlocks(image, root, options);
+  const blocks: BlockJson[] = [];
+  /** lists[d]: the list a block at depth d goes in (the dependents of the last block at depth d - 1). */
+  const lists: BlockJson[][] = [blocks];
+  for (const { depth, block } of stream) {
+    const b = block as BlockJson;
+    b.dependents = [];
+    lists[depth]!.push(b);
+    lists[depth + 1] = b.dependents;
+  }
+  return { ...stream.head, blocks, diagnostics: stream.diagnostics };
+}
+
+/**
+ * Decodes the tree whose root block is at `root` one block at a time, in document order, with the
+ * same checks and diagnostics as decodeTree (which is built on it). What it keeps between blocks
+ * is what the checks need: the visited addresses (see Visits: a cycle or a shared block is
+ * reported with the path of the earlier visit), the pending links (one a layer: the NextBlock of
+ * each block whose dependents are being read) and the diagnostics (at most maxDiagnostics and a
+ * summary per code), never the blocks. A block's role is read from its own bytes
+ * (MiniportOffloadContext and the cell it points to), so no block waits for its dependents.
+ */
+export function decodeBlocks(image: MemoryImage, root: bigint, options: DecodeOptions = {}): BlockStream {
   const abi = options.abi ?? X64;
   const ndis = options.ndis ?? '6.1';
   const op = options.operation;
@@ -86,171 +229,175 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
   const readPtr = (view: DataView, at: number): bigint =>
     ptr === 8 ? view.getBigUint64(at, true) : BigInt(view.getUint32(at, true));
 
-  const blocks: BlockJson[] = [];
-  /** Visited addresses -> index in `paths`. */
-  const visited = new Map<bigint, number>();
-  const paths: string[] = [];
-  /**
-   * The route from the root to the last block visited (indices), and a flag per visited block
-   * saying whether it is on that route. A pending link was pushed by a block on the route (the
-   * stack is depth first), so unwinding to that block and reading its flag tells a cycle (the
-   * target is on the route) from a shared block in O(1) amortized, however long the route.
-   */
-  const route: number[] = [];
-  const onRoute: number[] = [];
-  const stack: Pending[] = [];
-
-  const doc: TreeDocument = {
+  const head: DocumentHead = {
     format: FORMAT,
     abi: abi.name,
     ndis,
     base: image.kind === 'region' ? hex([...image.ranges()][0]!.address) : null,
     root: hex(root),
     operation: op ?? null,
-    blocks,
-    diagnostics: [],
   };
-  const finish = (): TreeDocument => {
-    doc.diagnostics = log.finish({ path: 'blocks', address: hex(root) });
-    return doc;
-  };
-
-  if (root === 0n) {
-    report('error', 'ROOT_NULL', 'blocks[0]', 0n, 'the root pointer is NULL', { offset: null });
-    return finish();
-  }
-  stack.push({ address: root, layer: 0, list: blocks, listPath: 'blocks', from: -1, member: 'root' });
+  let diagnostics: Diagnostic[] | undefined;
+  let started = false;
   let count = 0;
 
-  while (stack.length > 0) {
-    const p = stack.pop()!;
-    const path = `${p.listPath}[${p.list.length}]`;
-    const layerName = LAYERS[p.layer]!;
+  return {
+    head,
+    get diagnostics(): Diagnostic[] {
+      if (!diagnostics) throw new Error('decodeBlocks: the diagnostics are known once every block has been read');
+      return diagnostics;
+    },
+    get blockCount(): number {
+      return count;
+    },
+    [Symbol.iterator](): Iterator<DecodedBlock> {
+      if (started) throw new Error('decodeBlocks: a stream of blocks is read once');
+      started = true;
+      return walk();
+    },
+  };
 
-    while (route.length > 0 && route[route.length - 1] !== p.from) onRoute[route.pop()!] = 0;
-    const seen = visited.get(p.address);
-    if (seen !== undefined) {
-      const [code, what] = onRoute[seen] === 1 ? (['CYCLE', ': a cycle'] as const) : (['BLOCK_SHARED', ', reached twice'] as const);
-      report('error', code, path, p.address, `${p.member} leads back to the block at ${paths[seen]}${what}; not followed again`, {
-        member: p.member,
-      });
-      continue;
+  function* walk(): Generator<DecodedBlock, void, undefined> {
+    if (root === 0n) {
+      report('error', 'ROOT_NULL', 'blocks[0]', 0n, 'the root pointer is NULL', { offset: null });
+      diagnostics = log.finish({ path: 'blocks', address: hex(root) });
+      return;
     }
-    if (count >= maxBlocks) {
-      report('error', 'LIMIT_BLOCKS', path, p.address, `more than ${maxBlocks} blocks; raise the limit (maxBlocks / --max-blocks) to decode further`);
-      break;
-    }
-    if (p.address % BigInt(blockLayout.align) !== 0n) {
-      report('warning', 'POINTER_MISALIGNED', path, p.address, `${p.member} ${hex(p.address)} is not ${blockLayout.align}-byte aligned`, { member: p.member });
-    }
-    if (!image.locate(p.address, blockLayout.size, loc)) {
-      const partial = image.locate(p.address, 1, scratch);
-      report(
-        'error',
-        partial ? 'BLOCK_TRUNCATED' : 'POINTER_OUTSIDE_IMAGE',
-        path,
-        p.address,
-        `${p.member} ${hex(p.address)}: the block (${blockLayout.size} bytes) ${image.explain(p.address, blockLayout.size)}`,
-        { member: p.member },
+    const visits = new Visits();
+    /**
+     * The route from the root to the last block visited (visit indices), and a flag per visit
+     * saying whether it is on that route (in Visits). A pending link was pushed by a block on the
+     * route (the stack is depth first), so unwinding to that block and reading its flag tells a
+     * cycle (the target is on the route) from a shared block in O(1) amortized, however long the route.
+     */
+    const route: number[] = [];
+    const stack: Pending[] = [{ address: root, layer: 0, list: { path: 'blocks', count: 0, owner: -1 }, from: -1, member: 'root' }];
+
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const path = `${p.list.path}[${p.list.count}]`;
+      const layerName = LAYERS[p.layer]!;
+
+      while (route.length > 0 && route[route.length - 1] !== p.from) visits.leaveRoute(route.pop()!);
+      const seen = visits.get(p.address);
+      if (seen !== undefined) {
+        const [code, what] = visits.onRoute(seen) ? (['CYCLE', ': a cycle'] as const) : (['BLOCK_SHARED', ', reached twice'] as const);
+        report('error', code, path, p.address, `${p.member} leads back to the block at ${visits.path(seen)}${what}; not followed again`, {
+          member: p.member,
+        });
+        continue;
+      }
+      if (count >= maxBlocks) {
+        report('error', 'LIMIT_BLOCKS', path, p.address, `more than ${maxBlocks} blocks; raise the limit (maxBlocks / --max-blocks) to decode further`);
+        break;
+      }
+      if (p.address % BigInt(blockLayout.align) !== 0n) {
+        report('warning', 'POINTER_MISALIGNED', path, p.address, `${p.member} ${hex(p.address)} is not ${blockLayout.align}-byte aligned`, { member: p.member });
+      }
+      if (!image.locate(p.address, blockLayout.size, loc)) {
+        const partial = image.locate(p.address, 1, scratch);
+        report(
+          'error',
+          partial ? 'BLOCK_TRUNCATED' : 'POINTER_OUTSIDE_IMAGE',
+          path,
+          p.address,
+          `${p.member} ${hex(p.address)}: the block (${blockLayout.size} bytes) ${image.explain(p.address, blockLayout.size)}`,
+          { member: p.member },
+        );
+        continue;
+      }
+      const index = visits.add(p.address, p.list.owner, p.list.count);
+      route.push(index);
+      count++;
+      p.list.count++;
+
+      const view = loc.view;
+      const at = loc.offset;
+      const blockOffset = loc.imageOffset >= 0 ? loc.imageOffset : null;
+      const typeValue = view.getUint8(at + reader.headerType);
+      const headerSize = view.getUint16(at + reader.headerSize, true);
+      const status = view.getInt32(at + reader.status, true);
+      const type = stateType(typeValue);
+      const next = readPtr(view, at + OFF_NEXT);
+      const dep = readPtr(view, at + OFF_DEP);
+      const context = readPtr(view, at + OFF_CTX);
+      const stateAddress = p.address + BigInt(blockLayout.size);
+      // (Not when Header.Size says the other ABI: then the pointers are misread, and HEADER_SIZE_MISMATCH says why.)
+      if (p.from === -1 && image.kind !== 'paged' && headerSize !== otherBlockSize) baseHint(path, p.address, next, dep, context);
+
+      // Is there state after the block? From the operation and role when given, else from the bytes.
+      const lengthAfter = (): number | undefined =>
+        image.locate(stateAddress, headerLayout.size, scratch) ? scratch.view.getUint32(scratch.offset, true) : undefined;
+      const inferred = (): boolean => {
+        if (!type) return false;
+        const len = lengthAfter();
+        return len !== undefined && expectedLengths(type, abi).includes(len);
+      };
+      const cls = classify(context, image, ptr, scratch, inferred);
+      const role: Role = cls.role;
+      let hasState: boolean;
+      if (op) hasState = stateCarried(role, op);
+      else {
+        hasState = role !== 'placeholder' && inferred();
+        if (role !== 'placeholder' && type && type.parts.length) {
+          report('info', 'STATE_INFERRED', path, stateAddress, hasState
+            ? `no operation given: state inferred present (OFFLOAD_STATE_HEADER.Length matches ${type.parts[0]})`
+            : `no operation given: no state inferred (no OFFLOAD_STATE_HEADER whose Length matches ${type.parts[0]} follows)`);
+        }
+      }
+      if (cls.cellMissing) {
+        report('info', 'CONTEXT_OUTSIDE_IMAGE', path, context, `*MiniportOffloadContext is not in the image; role '${role}' inferred from the bytes after the block`, { member: 'MiniportOffloadContext' });
+      }
+
+      // Every member of the block structure, in the order of the document (see blockReader).
+      const block = reader.block(
+        view,
+        at,
+        hex(p.address),
+        blockOffset,
+        layerName,
+        role,
+        type ? type.name : `unknown (${typeValue})`,
+        statusJson(status),
+        cls.cell === undefined ? undefined : hex(cls.cell),
       );
-      continue;
-    }
-    const index = paths.length;
-    visited.set(p.address, index);
-    paths.push(path);
-    route.push(index);
-    onRoute.push(1);
-    count++;
 
-    const view = loc.view;
-    const at = loc.offset;
-    const blockOffset = loc.imageOffset >= 0 ? loc.imageOffset : null;
-    const typeValue = view.getUint8(at + reader.headerType);
-    const headerSize = view.getUint16(at + reader.headerSize, true);
-    const status = view.getInt32(at + reader.status, true);
-    const type = stateType(typeValue);
-    const next = readPtr(view, at + OFF_NEXT);
-    const dep = readPtr(view, at + OFF_DEP);
-    const context = readPtr(view, at + OFF_CTX);
-    const stateAddress = p.address + BigInt(blockLayout.size);
-    // (Not when Header.Size says the other ABI: then the pointers are misread, and HEADER_SIZE_MISMATCH says why.)
-    if (p.from === -1 && image.kind !== 'paged' && headerSize !== otherBlockSize) baseHint(path, p.address, next, dep, context);
-
-    // Is there state after the block? From the operation and role when given, else from the bytes.
-    const lengthAfter = (): number | undefined =>
-      image.locate(stateAddress, headerLayout.size, scratch) ? scratch.view.getUint32(scratch.offset, true) : undefined;
-    const inferred = (): boolean => {
-      if (!type) return false;
-      const len = lengthAfter();
-      return len !== undefined && expectedLengths(type, abi).includes(len);
-    };
-    const cls = classify(context, image, ptr, scratch, inferred);
-    const role: Role = cls.role;
-    let hasState: boolean;
-    if (op) hasState = stateCarried(role, op);
-    else {
-      hasState = role !== 'placeholder' && inferred();
-      if (role !== 'placeholder' && type && type.parts.length) {
-        report('info', 'STATE_INFERRED', path, stateAddress, hasState
-          ? `no operation given: state inferred present (OFFLOAD_STATE_HEADER.Length matches ${type.parts[0]})`
-          : `no operation given: no state inferred (no OFFLOAD_STATE_HEADER whose Length matches ${type.parts[0]} follows)`);
+      // ---- checks on the block itself ----
+      if (headerSize !== blockLayout.size) {
+        const other = otherAbi && headerSize === otherBlockSize ? ` (${headerSize} is the ${otherAbi.name} block size: try --abi ${otherAbi.name})` : '';
+        report('warning', 'HEADER_SIZE_MISMATCH', path, p.address, `Header.Size is ${headerSize}, the block is ${blockLayout.size} bytes on ${abi.name}${other}`, { member: 'Header.Size' });
       }
-    }
-    if (cls.cellMissing) {
-      report('info', 'CONTEXT_OUTSIDE_IMAGE', path, context, `*MiniportOffloadContext is not in the image; role '${role}' inferred from the bytes after the block`, { member: 'MiniportOffloadContext' });
-    }
-
-    // Every member of the block structure, in the order of the document (see blockReader).
-    const block = reader.block(
-      view,
-      at,
-      hex(p.address),
-      blockOffset,
-      layerName,
-      role,
-      type ? type.name : `unknown (${typeValue})`,
-      statusJson(status),
-      cls.cell === undefined ? undefined : hex(cls.cell),
-    );
-    const dependents: BlockJson[] = [];
-    p.list.push(block);
-
-    // ---- checks on the block itself ----
-    if (headerSize !== blockLayout.size) {
-      const other = otherAbi && headerSize === otherBlockSize ? ` (${headerSize} is the ${otherAbi.name} block size: try --abi ${otherAbi.name})` : '';
-      report('warning', 'HEADER_SIZE_MISMATCH', path, p.address, `Header.Size is ${headerSize}, the block is ${blockLayout.size} bytes on ${abi.name}${other}`, { member: 'Header.Size' });
-    }
-    if (role !== 'placeholder') {
-      if (!type || !type.layer) {
-        report('warning', 'TYPE_UNKNOWN', path, p.address, `Header.Type ${typeValue} is not an offload state type of a layer`, { member: 'Header.Type' });
-      } else if (type.layer !== layerName) {
-        report('warning', 'TYPE_LAYER_MISMATCH', path, p.address, `Header.Type ${type.name} is ${type.layer} state, but the block sits at the ${layerName} layer`, { member: 'Header.Type' });
+      if (role !== 'placeholder') {
+        if (!type || !type.layer) {
+          report('warning', 'TYPE_UNKNOWN', path, p.address, `Header.Type ${typeValue} is not an offload state type of a layer`, { member: 'Header.Type' });
+        } else if (type.layer !== layerName) {
+          report('warning', 'TYPE_LAYER_MISMATCH', path, p.address, `Header.Type ${type.name} is ${type.layer} state, but the block sits at the ${layerName} layer`, { member: 'Header.Type' });
+        }
       }
-    }
-    if (op && role !== 'placeholder' && !isStatusAllowed(op, status)) {
-      report('warning', 'STATUS_NOT_ALLOWED', path, p.address + BigInt(blockLayout.fields.find((f) => f.name === 'Status')!.offset),
-        `Status ${describeStatus(status)} is not one a target may write to complete ${op}`, { member: 'Status' });
-    }
-
-    // ---- state ---- (none for a type without parts, e.g. TcpOffloadResourceState: `state: {}` would not encode back)
-    if (hasState && type && type.layer && type.parts.length) {
-      // The parts captured, in order; none when the first is cut off (STATE_TRUNCATED says where).
-      block.state = decodeState(type, stateAddress, path);
-    }
-    block.dependents = dependents;
-
-    // ---- links: push NextBlock first so that dependents (pushed last) are decoded first ----
-    if (next !== 0n) stack.push({ address: next, layer: p.layer, list: p.list, listPath: p.listPath, from: index, member: 'NextBlock' });
-    if (dep !== 0n) {
-      if (p.layer === LAYERS.length - 1) {
-        report('error', 'TCP_HAS_DEPENDENTS', path, p.address, `a TCP block's DependentBlockList must be NULL, is ${hex(dep)}; not followed`, { member: 'DependentBlockList' });
-      } else {
-        stack.push({ address: dep, layer: p.layer + 1, list: dependents, listPath: `${path}.dependents`, from: index, member: 'DependentBlockList' });
+      if (op && role !== 'placeholder' && !isStatusAllowed(op, status)) {
+        report('warning', 'STATUS_NOT_ALLOWED', path, p.address + BigInt(blockLayout.fields.find((f) => f.name === 'Status')!.offset),
+          `Status ${describeStatus(status)} is not one a target may write to complete ${op}`, { member: 'Status' });
       }
+
+      // ---- state ---- (none for a type without parts, e.g. TcpOffloadResourceState: `state: {}` would not encode back)
+      if (hasState && type && type.layer && type.parts.length) {
+        // The parts captured, in order; none when the first is cut off (STATE_TRUNCATED says where).
+        block.state = decodeState(type, stateAddress, path);
+      }
+
+      // ---- links: push NextBlock first so that dependents (pushed last) are decoded first ----
+      if (next !== 0n) stack.push({ address: next, layer: p.layer, list: p.list, from: index, member: 'NextBlock' });
+      if (dep !== 0n) {
+        if (p.layer === LAYERS.length - 1) {
+          report('error', 'TCP_HAS_DEPENDENTS', path, p.address, `a TCP block's DependentBlockList must be NULL, is ${hex(dep)}; not followed`, { member: 'DependentBlockList' });
+        } else {
+          stack.push({ address: dep, layer: p.layer + 1, list: { path: `${path}.dependents`, count: 0, owner: index }, from: index, member: 'DependentBlockList' });
+        }
+      }
+      yield { path, depth: p.layer, block };
     }
+    diagnostics = log.finish({ path: 'blocks', address: hex(root) });
   }
-
-  return finish();
 
   /**
    * A region's base that is probably wrong: the root block links somewhere, and no pointer of it
@@ -390,7 +537,7 @@ type BlockBuilder = (
   type: string,
   status: BlockJson['Status'],
   cell: string | undefined,
-) => BlockJson;
+) => BlockFields;
 
 interface BlockReader {
   block: BlockBuilder;

@@ -98,8 +98,11 @@ export interface StatusJson {
   name: string;
 }
 
-/** A block: its place, its role, every C member of the block structure, its state and dependents. */
-export interface BlockJson {
+/**
+ * A block's members without its dependents: what decodeBlocks yields for each block, and what a
+ * line of the NDJSON form holds (beside its path).
+ */
+export interface BlockFields {
   address: string;
   offset: number | null;
   layer: Layer;
@@ -112,8 +115,15 @@ export interface BlockJson {
   Status: StatusJson;
   [member: string]: unknown;
   state?: Record<string, Record<string, unknown>>;
+}
+
+/** A block: its place, its role, every C member of the block structure, its state and dependents. */
+export interface BlockJson extends BlockFields {
   dependents: BlockJson[];
 }
+
+/** The members of the document before `blocks`, in its order. */
+export type DocumentHead = Omit<TreeDocument, 'blocks' | 'diagnostics'>;
 
 export interface TreeDocument {
   format: typeof FORMAT;

@@ -11,3 +11,4 @@ export * from './diff.js';
 export * from './scan.js';
 export * from './chains.js';
 export * from './diagnostics.js';
+export * from './json-stream.js';

@@ -85,7 +85,7 @@ interface Case {
 
 const sorted = (xs: readonly string[]): string[] => [...xs].sort();
 const starting = (prefix: string, xs: readonly string[]): string[] => sorted(xs.filter((x) => x.startsWith(prefix)));
-const DECODE_OPTIONS = ['--abi', '--base', '--brief', '--dtb', '--full', '--help', '--json', '--max-blocks', '--ndis', '--operation', '--physical', '--root', '--segment'];
+const DECODE_OPTIONS = ['--abi', '--base', '--brief', '--dtb', '--full', '--help', '--json', '--max-blocks', '--ndis', '--ndjson', '--operation', '--physical', '--root', '--segment'];
 
 const CASES: Case[] = [
   { words: ['ndis-offload', ''], expect: sorted([...COMMAND_NAMES, 'help', '--help', '--version']) },

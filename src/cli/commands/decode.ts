@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import { OPERATIONS, type Operation } from '../../layout/constants.js';
 import type { MemoryImage } from '../../codec/image.js';
-import { decodeTree } from '../../tree/decode.js';
+import { type BlockStream, type DecodeOptions, decodeBlocks, decodeTree } from '../../tree/decode.js';
+import { chunkedSink, writeDocument, writeNdjson } from '../../tree/json-stream.js';
 import { countOf } from '../../tree/diagnostics.js';
 import { type TreeDocument, diagnosticCounts } from '../../tree/document.js';
 import { UsageError } from '../../errors.js';
 import { didYouMean } from '../../suggest.js';
-import { BRIEF_OVER, formatTreeText, paletteFor } from '../format-tree.js';
+import { BRIEF_OVER, paletteFor, treeTextOf, writeTreeText } from '../format-tree.js';
 import { EXIT, type Io, type OptionTable, parseOptions } from '../io.js';
 import { SOURCES_HELP, SOURCE_OPTIONS, type Source, inFile, openSource, reportWarnings, sourceAddress } from '../source.js';
 
@@ -33,6 +34,8 @@ ${DECODE_SOURCES}
                             errors and warnings; the default for trees over ${BRIEF_OVER} blocks
   --full                    every member of every block, however large the tree
   --json                    print the ndis-offload-tree/1 JSON document (docs/json-format.md)
+  --ndjson                  print a JSON object per line: the document's head, each block (its
+                            path and members, no dependents), each diagnostic (docs/json-format.md)
 
 The text fits the terminal: lines wider than COLUMNS (80 when stdout is not a terminal) are
 wrapped under the tree's lines, never cut.
@@ -100,19 +103,24 @@ export interface Decoded {
   json: boolean;
 }
 
+/** The source, the root and the decode options that a command's arguments name. */
+interface Opened {
+  source: Source;
+  root: bigint;
+  options: DecodeOptions;
+  json: boolean;
+}
+
 /**
  * Parses `argv` against the command's own option table (decode's by default: hexdump and
- * validate give theirs), opens the source the arguments name, decodes the tree, hands both to
- * `use`, and closes the source whatever happens. The source's warnings (a truncated dump) go to
- * stderr. A --root beyond the ABI's pointers is refused; one that points at garbage is decoded
- * (its diagnostics are the answer).
+ * validate give theirs) and opens the source the arguments name; the caller closes it. The
+ * source's warnings (a truncated dump) go to stderr. A --root beyond the ABI's pointers is
+ * refused; one that points at garbage is decoded (its diagnostics are the answer).
  */
-export function withDecoded<T>(argv: string[], io: Io, use: (d: Decoded) => T, table: TreeOptionTable = DECODE_OPTIONS): T {
+function openTree(argv: string[], io: Io, table: TreeOptionTable): Opened {
   const { values, positionals } = parseOptions(argv, table);
-  const options = {
-    operation: parseOperation(values.operation),
-    maxBlocks: positiveInt(values['max-blocks'], '--max-blocks'),
-  };
+  const operation = parseOperation(values.operation);
+  const maxBlocks = positiveInt(values['max-blocks'], '--max-blocks');
   const source = openSource(values, positionals, io);
   try {
     let root: bigint;
@@ -120,8 +128,33 @@ export function withDecoded<T>(argv: string[], io: Io, use: (d: Decoded) => T, t
     else if (source.base !== undefined) root = source.base;
     else throw new UsageError(`--root HEX is required for ${source.kind === 'dump' ? 'a crash dump' : 'a physical image'} (find roots with 'ndis-offload scan')`);
     reportWarnings(source, io);
-    const doc = inFile(source.name, () => decodeTree(source.image, root, { abi: source.abi, ndis: source.ndis, ...options }));
-    return use({ doc, image: source.image, source, json: Boolean((values as { json?: boolean }).json) });
+    const options: DecodeOptions = { abi: source.abi, ndis: source.ndis, ...(operation ? { operation } : {}), ...(maxBlocks ? { maxBlocks } : {}) };
+    return { source, root, options, json: Boolean((values as { json?: boolean }).json) };
+  } catch (e) {
+    source.close();
+    throw e;
+  }
+}
+
+/** Opens the tree the arguments name, decodes it whole, hands it to `use`, and closes the source whatever happens. */
+export function withDecoded<T>(argv: string[], io: Io, use: (d: Decoded) => T, table: TreeOptionTable = DECODE_OPTIONS): T {
+  const { source, root, options, json } = openTree(argv, io, table);
+  try {
+    const doc = inFile(source.name, () => decodeTree(source.image, root, options));
+    return use({ doc, image: source.image, source, json });
+  } finally {
+    source.close();
+  }
+}
+
+/**
+ * Like withDecoded, without decoding: the tree's blocks as a stream (decodeBlocks) that `use`
+ * reads as it writes, within the source's life; errors of the reading name the file.
+ */
+function withBlocks<T>(argv: string[], io: Io, use: (open: () => BlockStream, json: boolean) => T, table: TreeOptionTable = DECODE_OPTIONS): T {
+  const { source, root, options, json } = openTree(argv, io, table);
+  try {
+    return inFile(source.name, () => use(() => decodeBlocks(source.image, root, options), json));
   } finally {
     source.close();
   }
@@ -156,39 +189,61 @@ export function textWidth(io: Io): number {
   return 80;
 }
 
-/** Blocks in a document, dependents included. */
-const blockCount = (doc: TreeDocument): number => {
-  let n = 0;
-  const stack = [...doc.blocks];
-  while (stack.length) {
-    n++;
-    stack.push(...stack.pop()!.dependents);
-  }
-  return n;
-};
+/** --ndjson taken out of the arguments (decode's alone): refused with a value, with --json and with --brief/--full. */
+function takeNdjson(argv: string[], view: string | undefined): { ndjson: boolean; rest: string[] } {
+  const { tokens } = parseArgs({ args: argv, options: { ...DECODE_OPTIONS, ndjson: { type: 'boolean' } }, allowPositionals: true, tokens: true, strict: false });
+  const mine = tokens.filter((t) => t.kind === 'option' && t.name === 'ndjson');
+  for (const t of mine) if (t.kind === 'option' && t.value !== undefined) throw new UsageError('--ndjson takes no value');
+  if (mine.length === 0) return { ndjson: false, rest: argv };
+  if (view) throw new UsageError(`--${view} is for the text tree; --ndjson prints a line per block`);
+  if (tokens.some((t) => t.kind === 'option' && t.name === 'json')) throw new UsageError('--json and --ndjson: give one (--json: the document; --ndjson: a line per block)');
+  const drop = new Set(mine.map((t) => t.index));
+  return { ndjson: true, rest: argv.filter((_, i) => !drop.has(i)) };
+}
 
 export function runDecode(argv: string[], io: Io): number {
-  const { view, rest } = takeView(argv);
-  return withDecoded(rest, io, ({ doc, json }) => {
-    if (json) io.out(documentJson(doc));
-    else {
-      const briefByDefault = view === undefined && blockCount(doc) > BRIEF_OVER;
+  const { view, rest: viewRest } = takeView(argv);
+  const { ndjson, rest } = takeNdjson(viewRest, view);
+  // Every form is written as the blocks are decoded, in chunks: memory bounded by a block, whatever the tree.
+  return withBlocks(rest, io, (open, json) => {
+    const sink = chunkedSink((text) => io.out(text));
+    let blocks: number;
+    if (json || ndjson) {
+      const stream = open();
+      (ndjson ? writeNdjson : writeDocument)(stream, sink.write);
+      blocks = stream.blockCount;
+    } else {
+      // The text tree reads the tree twice (treeTextOf): its lines show what the blocks after them say.
+      const tree = treeTextOf(open);
+      const briefByDefault = view === undefined && tree.blockCount > BRIEF_OVER;
       const chosen = view ?? (briefByDefault ? 'brief' : 'full');
-      io.out(formatTreeText(doc, paletteFor(io.stdoutIsTty, io.env), { width: textWidth(io), view: chosen, briefByDefault }));
+      writeTreeText(tree, paletteFor(io.stdoutIsTty, io.env), { width: textWidth(io), view: chosen, briefByDefault }, (line) => sink.write(`${line}\n`));
+      blocks = tree.blockCount;
     }
-    return doc.blocks.length === 0 ? EXIT.INPUT : EXIT.OK;
+    sink.flush();
+    return blocks === 0 ? EXIT.INPUT : EXIT.OK;
   });
 }
 
 export function runValidate(argv: string[], io: Io): number {
-  return withDecoded(argv, io, ({ doc, json }) => validateOutput(doc, json, io), VALIDATE_OPTIONS);
+  // The blocks are read and let go: only the diagnostics and the count are kept.
+  return withBlocks(
+    argv,
+    io,
+    (open, json) => {
+      const stream = open();
+      for (const _ of stream);
+      return validateOutput({ ...stream.head, blocks: [], diagnostics: stream.diagnostics }, json, io, stream.blockCount);
+    },
+    VALIDATE_OPTIONS,
+  );
 }
 
 /**
  * validate's output and exit code. The counts are of every diagnostic found, those a summary
  * stands for included (a document past its diagnostic limit), so that neither lies.
  */
-export function validateOutput(doc: TreeDocument, json: boolean, io: Io): number {
+export function validateOutput(doc: TreeDocument, json: boolean, io: Io, blocks = doc.blocks.length): number {
   const counts = diagnosticCounts(doc.diagnostics);
   const problems = counts.error + counts.warning;
   if (json) io.out(`${JSON.stringify(doc.diagnostics, null, 2)}\n`);
@@ -199,7 +254,7 @@ export function validateOutput(doc: TreeDocument, json: boolean, io: Io): number
     }
     const which = [counts.error ? countOf(counts.error, 'error') : '', counts.warning ? countOf(counts.warning, 'warning') : ''].filter(Boolean).join(', ');
     const notes = counts.info ? `; ${countOf(counts.info, 'info')}` : '';
-    io.out(`${problems ? `${problems} ${problems === 1 ? 'problem' : 'problems'} (${which})` : 'no problems'} in ${doc.blocks.length ? 'the tree' : 'an empty tree'}${notes}\n`);
+    io.out(`${problems ? `${problems} ${problems === 1 ? 'problem' : 'problems'} (${which})` : 'no problems'} in ${blocks ? 'the tree' : 'an empty tree'}${notes}\n`);
   }
-  return problems || doc.blocks.length === 0 ? EXIT.PROBLEMS : EXIT.OK;
+  return problems || blocks === 0 ? EXIT.PROBLEMS : EXIT.OK;
 }
