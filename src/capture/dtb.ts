@@ -49,6 +49,8 @@ export interface DtbEvidence {
 export interface DtbCandidate {
   readonly dtb: bigint;
   readonly paging: PagingMode;
+  /** The ABI the paging mode gives (x64 for 4-level paging; x86 for PAE and non-PAE). */
+  readonly abi: Abi;
   readonly source: DtbSource;
   /** Physical address of the page the candidate was found in (the stub's page, or the table itself). */
   readonly foundAt: bigint;
@@ -56,7 +58,7 @@ export interface DtbCandidate {
 }
 
 export interface DtbFound extends DtbCandidate {
-  /** Every candidate examined, the chosen one first, then by rank (rejected ones last). */
+  /** The candidates examined, the chosen one first, then by rank (rejected ones last; at most 64 of those are kept). */
   readonly candidates: readonly DtbCandidate[];
   /** Frames the scans read (the low stub's included). */
   readonly framesScanned: number;
@@ -192,6 +194,8 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
   const words = new Uint32Array(buffer.buffer);
   const loc = new Location();
   let framesScanned = 0;
+  let rejectedKept = 0;
+  let rejectedSeen = 0;
 
   /** Reads [start, end) of physical memory in pieces; calls `page` on each stored page. */
   const scanRange = (start: number, end: number, page: (at: number, address: number) => boolean): boolean => {
@@ -240,6 +244,7 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
     return {
       dtb: c.dtb,
       paging: s.paging,
+      abi: s.abi,
       source: c.source,
       foundAt: c.foundAt,
       evidence: {
@@ -258,7 +263,9 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
     const confirmed: DtbCandidate[] = [];
     for (const p of pending) {
       const c = confirm(p);
-      all.push(c);
+      if (c.evidence.rejected) rejectedSeen++;
+      // Rejected ones are kept for the report up to a bound: an image full of junk costs time, not memory.
+      if (!c.evidence.rejected || rejectedKept++ < MAX_CANDIDATES) all.push(c);
       if (!c.evidence.rejected) confirmed.push(c);
     }
     pending.length = 0;
@@ -356,7 +363,7 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
   }
 
   const best = all.sort(byEvidence).slice(0, 3);
-  const why = best.length === 0 ? 'no page of it is a top-level page table that maps itself' : `${all.length} candidate(s), none confirmed: ${best.map((c) => `${hex(c.dtb)} (${c.evidence.rejected})`).join('; ')}`;
+  const why = best.length === 0 ? 'no page of it is a top-level page table that maps itself' : `${rejectedSeen} candidate(s), none confirmed: ${best.map((c) => `${hex(c.dtb)} (${c.evidence.rejected})`).join('; ')}`;
   throw new CaptureError('raw image', 0, `no kernel DirectoryTableBase found in ${physical.describe()} (${framesScanned} frames scanned): ${why}; give it with --dtb`);
 }
 

@@ -152,6 +152,16 @@ describe('findDtb: self-map scans', () => {
     }
   });
 
+  it('wades through an image full of junk self-references, keeping a bounded report', () => {
+    const space = kernelSpace(0x6100, { physicalPages: 0x8000 });
+    for (let i = 0; i < 200; i++) addJunk(space, 0x6000 + i, 'bare');
+    const found = findDtb(raw(space));
+    expect(found.dtb).toBe(0x6100000n);
+    expect(found.abi.name).toBe('x64');
+    expect(found.candidates.length).toBe(1 + 64);
+    expect(found.candidates.slice(1).every((c) => c.evidence.rejected?.startsWith('KUSER_SHARED_DATA'))).toBe(true);
+  });
+
   it('says what it found when nothing is confirmed', () => {
     const space = kernelSpace(0x1e0);
     addUserTables(space, 0x160);
