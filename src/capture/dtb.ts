@@ -189,7 +189,7 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
   const strategies = options.strategies ?? DTB_STRATEGIES;
   const limit = physical.frameLimit * PAGE_SIZE;
   const all: DtbCandidate[] = [];
-  const seen = new Set<string>();
+  const stubDtbs = new Set<string>();
   const buffer = new Uint8Array(READ);
   const words = new Uint32Array(buffer.buffer);
   const loc = new Location();
@@ -289,9 +289,10 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
   };
   const pending: Pending[] = [];
   const add = (p: Pending): boolean => {
+    // Each page is scanned once; only a table the stub named can come up twice.
     const key = `${p.strategy.paging}:${p.dtb}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
+    if (stubDtbs.has(key)) return false;
+    if (p.source === 'low-stub') stubDtbs.add(key);
     pending.push(p);
     return pending.length >= MAX_CANDIDATES;
   };
