@@ -86,6 +86,16 @@ describe('findDtb: self-map scans', () => {
     expect(normalised(doc)).toEqual(normalised(decodeTree(SegmentImage.region(sample.bytes, sample.root), sample.root, sample.options)));
   });
 
+  it('takes any self-map index from 0x100 to 0x1FE (Windows 10 randomises it), and no other', () => {
+    for (const index of [0x100, 0x1ed, 0x1fe]) {
+      const found = findDtb(raw(kernelSpace(0x1e0, { selfMap: index })));
+      expect([index, found.dtb, found.evidence.selfMapIndex]).toEqual([index, 0x1e0000n, index]);
+    }
+    for (const index of [0xff, 0x1ff]) {
+      expect(() => findDtb(raw(kernelSpace(0x1e0, { selfMap: index })))).toThrow(/no page of it is a top-level page table that maps itself/);
+    }
+  });
+
   it('ranks a shadow table that maps KUSER_SHARED_DATA below the kernel table', () => {
     const space = kernelSpace(0x190);
     addUserTables(space, 0x150, true);
