@@ -9,6 +9,8 @@
  *   decode/dump@256m     open + decodeTree + close of large-x64 (1,000 TCP blocks) in a sparse
  *                        bitmap dump of a 256 MiB machine
  *   decode/dump@4g       the same tree in a sparse dump of a 4 GiB machine
+ *   dtb/raw@4g           open + findDtb (with the root) + close of a sparse raw image of a 4 GiB
+ *                        machine whose kernel PML4 is in the low self-map window, no low stub
  *
  * The dumps are written sparse (every RAM page "stored", only pages with content written) to a
  * temporary folder, removed afterwards. `dumpCases()` is for bench/run.ts; run alone:
@@ -21,8 +23,10 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findDtb } from '../src/capture/dtb.js';
 import { openCapture } from '../src/codec/dump.js';
-import { buildAddressSpace, writeBitmapDump, type WriterRegion } from '../src/codec/dump-writer.js';
+import { buildAddressSpace, writeBitmapDump, writeRawPhysical, type WriterRegion } from '../src/codec/dump-writer.js';
+import { openPhysicalImage } from '../src/codec/physical.js';
 import { Location, SegmentImage } from '../src/codec/image.js';
 import { decodeTree } from '../src/tree/decode.js';
 import { scanImage } from '../src/tree/scan.js';
@@ -43,7 +47,7 @@ export interface DumpCaseResult {
   imageBytes?: number;
 }
 
-type Kind = 'scan' | 'read-pages' | 'decode';
+type Kind = 'scan' | 'read-pages' | 'decode' | 'dtb';
 
 interface ChildSpec {
   name: string;
@@ -55,6 +59,8 @@ interface ChildSpec {
   runs: number;
   /** Roots the scan must find (checked once before timing). */
   expectRoots?: string[];
+  /** The DTB the search must find (checked once before timing). */
+  expectDtb?: string;
 }
 
 interface ChildResult {
@@ -127,6 +133,20 @@ function buildDecodeDump(file: string, pages: number): bigint {
   return root;
 }
 
+/** PFN of the kernel PML4 in the raw image: inside Volatility's first low window (0x150000..0x2A0000). */
+const DTB_PFN = 0x1e0;
+
+/** large-x64 and KUSER_SHARED_DATA behind a self-mapping PML4 at DTB_PFN, as a sparse raw image of `pages` RAM pages. */
+function buildDtbRaw(file: string, pages: number): { root: bigint; dtb: bigint } {
+  const d = readDescription('large-x64');
+  const root = BigInt(d.base!) + 0xf80n;
+  const { bytes } = buildFixture({ ...d, base: `0x${root.toString(16)}` });
+  const kuser = { address: 0xfffff78000000000n, bytes: new Uint8Array(8) };
+  const space = buildAddressSpace([{ address: root, bytes }, kuser], { scatter: 11, physicalPages: pages, selfMap: 0x1a3, rootPfn: DTB_PFN });
+  writeRawPhysical(space).toFile(file);
+  return { root, dtb: space.dtb };
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -153,7 +173,8 @@ function runChild(pair: ChildSpec[], script: string): ChildResult {
 }
 
 export async function dumpCases(
-  options: { dir?: string; keep?: boolean; log?: (s: string) => void; childScript?: string } = {},
+  /** only: run the cases whose name contains one of these strings (and build only their files). */
+  options: { dir?: string; keep?: boolean; log?: (s: string) => void; childScript?: string; only?: readonly string[] } = {},
 ): Promise<DumpCaseResult[]> {
   const script = options.childScript ?? fileURLToPath(import.meta.url);
   const log = options.log ?? ((s: string) => process.stderr.write(`${s}\n`));
@@ -163,24 +184,33 @@ export async function dumpCases(
     const f1g = path.join(dir, 'kernel-1g.dmp');
     const f256 = path.join(dir, 'machine-256m.dmp');
     const f4g = path.join(dir, 'machine-4g.dmp');
+    const fraw = path.join(dir, 'machine-4g.raw');
+    const wanted = (name: string): boolean => !options.only || options.only.some((o) => name.includes(o));
     let t = performance.now();
-    const { roots, fixtures } = build1g(f1g);
-    const root256 = buildDecodeDump(f256, 65536);
-    const root4g = buildDecodeDump(f4g, 1 << 20);
-    log(`dump-cases: dumps written in ${((performance.now() - t) / 1000).toFixed(1)} s to ${dir}`);
-    const buriedTcp = fixtures.map(tcpBlocksOf).reduce((a, b) => a + b, 0);
-    const largeTcp = tcpBlocksOf('large-x64');
     const hex = (v: bigint): string => `0x${v.toString(16)}`;
-    const pairs: (ChildSpec & { blocks: number })[][] = [
-      [
+    const largeTcp = tcpBlocksOf('large-x64');
+    const pairs: (ChildSpec & { blocks: number })[][] = [];
+    if (wanted('scan/dump@1g') || wanted('scan/read-pages@1g')) {
+      const { roots, fixtures } = build1g(f1g);
+      const buriedTcp = fixtures.map(tcpBlocksOf).reduce((a, b) => a + b, 0);
+      pairs.push([
         { name: 'scan/dump@1g', kind: 'scan', file: f1g, root: '0x0', fixture: '', warmup: 1, runs: 5, expectRoots: roots.map(hex), blocks: buriedTcp },
         { name: 'scan/read-pages@1g', kind: 'read-pages', file: f1g, root: '0x0', fixture: '', warmup: 1, runs: 5, blocks: buriedTcp },
-      ],
-      [
+      ]);
+    }
+    if (wanted('decode/dump@256m') || wanted('decode/dump@4g')) {
+      const root256 = buildDecodeDump(f256, 65536);
+      const root4g = buildDecodeDump(f4g, 1 << 20);
+      pairs.push([
         { name: 'decode/dump@256m', kind: 'decode', file: f256, root: hex(root256), fixture: 'large-x64', warmup: 50, runs: 300, blocks: largeTcp },
         { name: 'decode/dump@4g', kind: 'decode', file: f4g, root: hex(root4g), fixture: 'large-x64', warmup: 50, runs: 300, blocks: largeTcp },
-      ],
-    ];
+      ]);
+    }
+    if (wanted('dtb/raw@4g')) {
+      const { root, dtb } = buildDtbRaw(fraw, 1 << 20);
+      pairs.push([{ name: 'dtb/raw@4g', kind: 'dtb', file: fraw, root: hex(root), fixture: '', warmup: 20, runs: 100, expectDtb: hex(dtb), blocks: largeTcp }]);
+    }
+    log(`dump-cases: dumps written in ${((performance.now() - t) / 1000).toFixed(1)} s to ${dir}`);
     for (const pair of pairs) {
       t = performance.now();
       const r = runChild(pair.map(({ blocks: _, ...spec }) => spec), script);
@@ -248,6 +278,20 @@ function prepare(spec: ChildSpec): () => unknown {
         }
         return sum;
       };
+    }
+    case 'dtb': {
+      const root = BigInt(spec.root);
+      const run = (): bigint => {
+        const memory = openPhysicalImage(file);
+        try {
+          return findDtb(memory, { root }).dtb;
+        } finally {
+          memory.close();
+        }
+      };
+      const got = `0x${run().toString(16)}`;
+      if (got !== spec.expectDtb) throw new Error(`${spec.name}: found DTB ${got}, not ${spec.expectDtb}`);
+      return run;
     }
     case 'decode': {
       const options = decodeOptionsOf(readDescription(spec.fixture));

@@ -13,7 +13,7 @@ export interface TargetRow {
   value: number | undefined;
   target: string;
   met: boolean | undefined;
-  unit: 'x' | 'MB';
+  unit: 'x' | 'MB' | 'ms';
 }
 
 const MB = 1024 * 1024;
@@ -93,6 +93,11 @@ export function targets(results: Results): TargetRow[] {
     const b = med('decode/dump@4g');
     atMost('dumps', 'decode/dump: slower / faster of @256m and @4g', a !== undefined && b !== undefined ? Math.max(a, b) / Math.min(a, b) : undefined, 1.2);
   }
+  {
+    // DTB discovery on a raw image reads the low windows, not the image: a bound in milliseconds.
+    const v = med('dtb/raw@4g');
+    rows.push({ group: 'dumps', what: 'dtb/raw@4g: median', value: v, target: '< 100 ms', met: v === undefined ? undefined : v < 100, unit: 'ms' });
+  }
   for (const n of ['decode/dump@256m', 'decode/dump@4g']) {
     const rss = c.get(n)?.rssBytes;
     rows.push({ group: 'dumps', what: `${n}: peak RSS`, value: rss === undefined ? undefined : rss / MB, target: '< 150 MB', met: rss === undefined ? undefined : rss < 150 * MB, unit: 'MB' });
@@ -122,7 +127,7 @@ export function targetsTable(results: Results): string {
   const lines = ['| group | measured | value | target | met |', '|---|---|---:|---|---|'];
   for (const t of targets(results)) {
     const met = t.target === '–' ? '–' : t.met === undefined ? 'not run' : t.met ? 'yes' : '**no**';
-    lines.push(`| ${t.group} | ${t.what} | ${t.value === undefined ? '–' : `${fmt(t.value)}${t.unit === 'x' ? 'x' : ' MB'}`} | ${t.target} | ${met} |`);
+    lines.push(`| ${t.group} | ${t.what} | ${t.value === undefined ? '–' : `${fmt(t.value)}${t.unit === 'x' ? 'x' : ` ${t.unit}`}`} | ${t.target} | ${met} |`);
   }
   return lines.join('\n');
 }

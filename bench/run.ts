@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     }
     if (runDumps) {
       const t = performance.now();
-      const rs = await dumpCases({ childScript: await bundleChild('dump-cases.ts') });
+      const rs = await dumpCases({ childScript: await bundleChild('dump-cases.ts'), ...(only ? { only } : {}) });
       results.push(...rs);
       for (const r of rs) console.error(`${r.name.padEnd(34)} ${r.medianMs.toFixed(3).padStart(10)} ms  peak RSS ${((r.rssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB`);
       console.error(`  (${DUMP_GROUP}: ${((performance.now() - t) / 1000).toFixed(1)} s)`);

@@ -22,3 +22,18 @@ export {
   vmwareStateFileFor,
 } from './sources/vmware.js';
 export { type Refusal, REFUSED_HEAD_BYTES, recogniseRefused, refusalError, refusalForName, refuseKnown } from './sources/refused.js';
+export {
+  type PagingMode,
+  // dump32.ts's DtbSource says which header field held a dump's DTB; this one how a raw image's was found.
+  type DtbSource as DtbFoundBy,
+  type DtbEvidence,
+  type DtbCandidate,
+  type DtbFound,
+  type DtbStrategy,
+  type SelfMapHit,
+  type FindDtbOptions,
+  X64_STRATEGY,
+  DTB_STRATEGIES,
+  SELF_MAP_WINDOWS,
+  findDtb,
+} from './dtb.js';

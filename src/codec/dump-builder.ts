@@ -34,6 +34,8 @@ export interface AddressSpaceOptions {
   physicalPages?: number;
   /** Low bits of CR3 (PCID/flags) to put in the DirectoryTableBase. */
   dtbFlags?: number;
+  /** The PML4's frame (a RAM page): where a DTB search should find it. Otherwise placed like any table. */
+  rootPfn?: number;
 }
 
 export interface AddressSpace {
@@ -160,6 +162,17 @@ export function buildAddressSpace(regions: readonly WriterRegion[], options: Add
   }
   small.forEach((x, i) => (x.pfn = pool[i]!));
   const physicalPages = Math.max(options.physicalPages ?? 0, cursor + area, HIGH_BASE + 1);
+  if (options.rootPfn !== undefined) {
+    const want = options.rootPfn;
+    const inRam = (want >= LOW_RUN.basePage && want < LOW_RUN.basePage + LOW_RUN.pageCount) || (want >= HIGH_BASE && want < physicalPages);
+    const l0 = tables.get('L0')!;
+    const large = sorted.some((l) => l.size > 0x1000 && want >= l.pfn && want < l.pfn + l.size / PAGE_SIZE);
+    if (!Number.isInteger(want) || !inRam || large) throw new UsageError(`rootPfn 0x${want.toString(16)} is not a free RAM page of this space`);
+    // Whatever had that frame takes the root's.
+    const other = small.find((x) => x.pfn === want);
+    if (other) other.pfn = l0.pfn;
+    l0.pfn = want;
+  }
   let spare = physicalPages + 0x100;
   for (const leaf of sorted) if (leaf.kind === 'notStored') leaf.pfn = spare++;
 

@@ -66,6 +66,11 @@ export interface MemoryImage {
   explain(address: bigint, size: number): string;
   /** The mapped virtual ranges, lowest first (for scan and hexdump). */
   ranges(): Iterable<MappedRange>;
+  /**
+   * Where a virtual address is in physical memory, for images that map (paged ones): lets a scan
+   * tell one block seen at several virtual addresses (aliases) from several blocks.
+   */
+  physicalAddress?(address: bigint): bigint | undefined;
 }
 
 const TWO32 = 4294967296;

@@ -32,6 +32,8 @@ const enum Fail {
   Table,
   Entry,
   Frame,
+  /** A present entry with a bit set that must be 0 at its level (PS in a PML4E). */
+  Reserved,
 }
 
 const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
@@ -216,9 +218,13 @@ export class PagedImage implements MemoryImage {
         return this.failed(Fail.Entry, level, pfn, at, lo, hi);
       }
       if (level === 3) return this.leaf(pfnOf(lo, hi));
-      // PS: a 1 GiB (PDPTE) or 2 MiB (PDE) page; its low frame bits are part of the offset.
-      if ((lo & 0x80) !== 0 && level === 1) return this.leaf((hi & 0xfffff) * TWO20 + ((lo >>> 30) << 18) + (vpn & 0x3ffff));
-      if ((lo & 0x80) !== 0 && level === 2) return this.leaf((hi & 0xfffff) * TWO20 + ((lo >>> 21) << 9) + (vpn & 0x1ff));
+      if ((lo & 0x80) !== 0) {
+        // PS: a 1 GiB (PDPTE) or 2 MiB (PDE) page; its low frame bits are part of the offset.
+        if (level === 1) return this.leaf((hi & 0xfffff) * TWO20 + ((lo >>> 30) << 18) + (vpn & 0x3ffff));
+        if (level === 2) return this.leaf((hi & 0xfffff) * TWO20 + ((lo >>> 21) << 9) + (vpn & 0x1ff));
+        // In a PML4E, PS is reserved (no 512 GiB pages): the processor faults, so no address maps.
+        return this.failed(Fail.Reserved, level, pfn, at, lo, hi);
+      }
       pfn = pfnOf(lo, hi);
     }
     return undefined;
@@ -284,6 +290,8 @@ export class PagedImage implements MemoryImage {
         if (this.failLo === 0 && this.failHi === 0) return `PTE not present at physical ${at} (entry 0: never mapped)`;
         if ((this.failLo & 0x400) !== 0) return `prototype PTE ${entry} at physical ${at} (a shared page: not resolved)`;
         return `paged out (software PTE ${entry} at physical ${at})`;
+      case Fail.Reserved:
+        return `${ENTRY[this.failLevel]} ${entry} at physical ${at} has the reserved PS bit (bit 7) set: a processor faults on it, so it maps nothing (a corrupt table, or not a page table)`;
       default:
         return 'not readable';
     }
@@ -339,6 +347,7 @@ export class PagedImage implements MemoryImage {
         if (level === 3) {
           if ((lo & 1) !== 0 || (lo & 0xc00) === 0x800) leaf(vpn, pfnOf(lo, hi), 1);
         } else if ((lo & 1) === 0) continue;
+        else if ((lo & 0x80) !== 0 && level === 0) continue; // reserved: maps nothing (see walk)
         else if ((lo & 0x80) !== 0 && level === 1) leaf(vpn, (hi & 0xfffff) * TWO20 + ((lo >>> 30) << 18), 262144);
         else if ((lo & 0x80) !== 0 && level === 2) leaf(vpn, (hi & 0xfffff) * TWO20 + ((lo >>> 21) << 9), 512);
         else {

@@ -157,16 +157,60 @@ export function scanImage(image: MemoryImage, options: ScanOptions = {}): ScanCa
   }
   options.progress?.(total, total);
 
-  // Roots: candidates no other candidate points to.
+  // One block can be seen at several virtual addresses when its frames are mapped more than once
+  // (a paged image's aliases): its candidates are one node, keyed by physical address, so that an
+  // alias is pointed to whenever the block is, and a tree is walked once whatever the aliasing.
+  const physical = image.physicalAddress?.bind(image);
+  const keyOf = physical ? (a: bigint): bigint => (physical(a) ?? a) | (1n << 64n) : (a: bigint): bigint => a;
+  const nodes = new Map<bigint, { candidate: Candidate; aliases: bigint[] }>();
+  for (const [address, c] of cands) {
+    const k = keyOf(address);
+    const n = nodes.get(k);
+    if (n) n.aliases.push(address);
+    else nodes.set(k, { candidate: c, aliases: [address] });
+  }
+  const nodeOf = (a: bigint): { candidate: Candidate; aliases: bigint[] } | undefined => (cands.has(a) || physical ? nodes.get(keyOf(a)) : undefined);
+  // Roots: blocks no other candidate points to.
   const pointedTo = new Set<bigint>();
   for (const c of cands.values()) {
-    if (cands.has(c.next)) pointedTo.add(c.next);
-    if (cands.has(c.dep)) pointedTo.add(c.dep);
+    for (const p of [c.next, c.dep]) if (p !== 0n && nodeOf(p)) pointedTo.add(keyOf(p));
   }
+  /**
+   * The address a root is reported at: the alias in its tree's own mapping. A paged image lists
+   * a table shared by several entries once (ranges() walks each table once), so the tree's own
+   * mapping may not be among the scanned aliases: its links say where it is. For a link p to a
+   * block scanned at a, each scanned alias r of the root shifted by p - a is a candidate address
+   * (kept when it maps the same byte); the one nearest the link wins.
+   */
+  const homeOf = (node: { candidate: Candidate; aliases: bigint[] }): bigint => {
+    const c = node.candidate;
+    if (!physical) return node.aliases[0]!;
+    const at = physical(node.aliases[0]!);
+    const abs = (x: bigint): bigint => (x < 0n ? -x : x);
+    let best = node.aliases[0]!;
+    let bestDistance = -1n;
+    for (const p of [c.next, c.dep]) {
+      const target = p === 0n ? undefined : nodeOf(p);
+      if (!target) continue;
+      // A few aliases each way: a bound on the work for hostile tables.
+      for (const a of target.aliases.slice(0, 8)) {
+        for (const r of node.aliases.slice(0, 8)) {
+          const v = r + (p - a);
+          const d = abs(p - v);
+          if ((bestDistance < 0n || d < bestDistance) && (v === r || physical(v) === at)) {
+            best = v;
+            bestDistance = d;
+          }
+        }
+      }
+    }
+    return best;
+  };
   const out: ScanCandidate[] = [];
   const visited = new Set<bigint>();
-  for (const [address] of cands) {
-    if (pointedTo.has(address)) continue;
+  for (const [key, node] of nodes) {
+    if (pointedTo.has(key)) continue;
+    const address = homeOf(node);
     const result: ScanCandidate = {
       address,
       blocks: 0,
@@ -177,12 +221,14 @@ export function scanImage(image: MemoryImage, options: ScanOptions = {}): ScanCa
     const stack: [bigint, number][] = [[address, 0]];
     while (stack.length) {
       const [a, layer] = stack.pop()!;
-      const c = cands.get(a);
-      if (!c || visited.has(a)) {
+      const n = nodeOf(a);
+      const k = n ? keyOf(a) : a;
+      if (!n || visited.has(k)) {
         if (a !== 0n) result.score -= 2; // a link to something that is not a plausible block
         continue;
       }
-      visited.add(a);
+      const c = n.candidate;
+      visited.add(k);
       result.blocks++;
       result.layers[LAYERS[layer]!]++;
       result.roles[c.role]++;
