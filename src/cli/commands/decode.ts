@@ -118,7 +118,7 @@ export function withDecoded<T>(argv: string[], io: Io, use: (d: Decoded) => T, t
     let root: bigint;
     if (values.root !== undefined) root = sourceAddress(source, values.root, '--root');
     else if (source.base !== undefined) root = source.base;
-    else throw new UsageError(`--root HEX is required for ${source.kind === 'dump' ? 'a crash dump' : 'a physical image'} (find roots with 'ndis-offload scan')`);
+    else throw new UsageError(`--root HEX is required for ${source.what} (find roots with 'ndis-offload scan')`);
     reportWarnings(source, io);
     const doc = inFile(source.name, () => decodeTree(source.image, root, { abi: source.abi, ndis: source.ndis, ...options }));
     return use({ doc, image: source.image, source, json: Boolean((values as { json?: boolean }).json) });

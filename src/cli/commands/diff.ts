@@ -84,7 +84,7 @@ export function runDiff(argv: string[], io: Io): number {
       let root: bigint;
       if (rootText !== undefined) root = sourceAddress(source, rootText, name('--root'));
       else if (source.base !== undefined) root = source.base;
-      else throw new UsageError(`${name('--root')} HEX is required for ${source.name}, ${source.kind === 'dump' ? 'a crash dump' : 'a physical image'} (find roots with 'ndis-offload scan')`);
+      else throw new UsageError(`${name('--root')} HEX is required for ${source.name}, ${source.what} (find roots with 'ndis-offload scan')`);
       reportWarnings(source, io);
       docs.push(inFile(source.name, () => decodeTree(source.image, root, { abi: source.abi, ndis: source.ndis, ...(operation ? { operation } : {}) })));
       names.push(source.name);
