@@ -93,6 +93,11 @@ function refuseDumpOnStdin(bytes: Uint8Array): void {
   if (head === 'PAGE' || head === 'MDMP') {
     throw new UsageError("standard input holds a crash dump, and a crash dump must be a seekable file: give its path instead of '-'");
   }
+  const context: SniffContext = { name: STDIN_NAME, size: bytes.length, sibling: () => undefined };
+  const known = CAPTURE_FORMATS.find((f) => f.id !== 'dump' && f.sniff?.(bytes.subarray(0, HEAD_BYTES), context));
+  if (known) {
+    throw new UsageError(`standard input holds ${known.label.replace(/ \(.*\)$/, '')}, and a capture must be a seekable file: give its path instead of '-'`);
+  }
 }
 
 /** A region file at `base`; `-` reads standard input whole (`io` required then). */

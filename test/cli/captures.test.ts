@@ -14,10 +14,10 @@ import type { TreeDocument } from '../../src/tree/document.js';
 import { writeElfCore, writeLime } from '../support/capture-writers.js';
 import { type PlacedTree, normalised, standardSpace, standardTrees, writeRegion } from '../support/dump-trees.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+async function run(argv: string[], stdin?: Uint8Array): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), stdoutIsTty: false, errIsTty: false, env: {} });
+  const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), stdoutIsTty: false, errIsTty: false, env: {}, ...(stdin ? { readStdin: () => stdin.slice() } : {}) });
   return { code, out, err };
 }
 
@@ -259,6 +259,15 @@ describe('captures are read-only and named by their bytes', () => {
     expect([b.code, b.err]).toEqual([2, `ndis-offload: ${renamed} is an ELF core: the capture gives the addresses, so --base does not apply (give --root HEX)\n`]);
     const p = await run(['decode', '--physical', FILES.lime, '--dtb', hex(DTB), '--root', '0x1000']);
     expect([p.code, p.err]).toEqual([2, `ndis-offload: ${FILES.lime} is a LiME capture ("EMiL"), not a raw physical image: give it as IMAGE, without --physical\n`]);
+  });
+
+  it('a capture on standard input is refused: it is read by page, from a seekable file', async () => {
+    for (const [f, what] of [[FILES.qemu, 'an ELF core'], [FILES.lime, 'a LiME capture']] as const) {
+      for (const argv of [['decode', '-', '--root', '0x1000'], ['decode', '-', '--base', '0x1000'], ['scan', '-']]) {
+        const r = await run(argv, new Uint8Array(readFileSync(f)));
+        expect([r.code, r.err], argv.join(' ')).toEqual([2, `ndis-offload: standard input holds ${what}, and a capture must be a seekable file: give its path instead of '-'\n`]);
+      }
+    }
   });
 
   it('an ELF32 core of a 32-bit guest: PAE address spaces are not read yet, said in one line', async () => {
