@@ -1,6 +1,7 @@
 // openCaptureImage, the one entry point: formats recognised from their bytes (never the name), the
 // DTB chosen and said where from, and the three registries a new format, paging mode or DTB
 // finder plugs into.
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ADDRESS_SPACES,
@@ -23,6 +24,7 @@ import { PAGE_SIZE, RawPhysicalMemory } from '../../src/codec/physical.js';
 import { CaptureError, DumpError, UsageError } from '../../src/errors.js';
 import { decodeTree } from '../../src/tree/decode.js';
 import { writeElfCore, writeLime } from '../support/capture-writers.js';
+import { fcParams } from '../support/arbitraries.js';
 import { HEADER, normalised, regionsOf, standardSpace, standardTrees } from '../support/dump-trees.js';
 
 const TREES = standardTrees();
@@ -181,5 +183,41 @@ describe('the registries', () => {
     expect(lime.dtb).toEqual({ value: DTB, source: 'discovery', evidence: 'found by the test finder' });
     expect(normalised(decodeTree(lime.image, T.root, T.options))).toEqual(region);
     lime.close();
+  });
+});
+
+describe('the CPU choice, whatever the order of the CPUs', () => {
+  // Tables: the kernel's, a decoy that maps kernel pages but not the trees, one that maps nothing,
+  // and one outside memory.
+  const pml4 = Number(DTB / BigInt(PAGE_SIZE));
+  const free: number[] = [];
+  for (let p = 0x100; free.length < 2; p++) if (!SPACE.frames.has(p)) free.push(p);
+  const [emptyPfn, decoyPfn] = free as [number, number];
+  const decoy = new Uint8Array(SPACE.frames.get(pml4)!);
+  const dv = new DataView(decoy.buffer);
+  const index = Number((T.root >> 39n) & 0x1ffn);
+  dv.setBigUint64(511 * 8, dv.getBigUint64(index * 8, true), true);
+  dv.setBigUint64(index * 8, 0n, true);
+  const space = { ...SPACE, frames: new Map(SPACE.frames).set(emptyPfn, new Uint8Array(PAGE_SIZE)).set(decoyPfn, decoy) };
+  const TABLES = { kernel: SPACE.dtb, decoy: BigInt(decoyPfn * PAGE_SIZE), empty: BigInt(emptyPfn * PAGE_SIZE), outside: 1n << 40n } as const;
+  type Table = keyof typeof TABLES;
+
+  it('with the root as probe, the kernel table; without, the first that maps kernel pages; tables outside memory passed over', () => {
+    const cpus = fc.array(fc.constantFrom<Table>('kernel', 'decoy', 'empty', 'outside'), { minLength: 1, maxLength: 6 }).filter((l) => l.includes('kernel'));
+    fc.assert(
+      fc.property(cpus, (list) => {
+        const bytes = writeElfCore(space, { producer: 'qemu', ranges: 'frames', cr3: list.map((t) => TABLES[t]) }).toBytes();
+        const withRoot = openCaptureImage(bufferReader(bytes, 'p.elf'), { probes: [T.root] });
+        expect(withRoot.dtb!.cpu).toBe(list.indexOf('kernel'));
+        expect(normalised(decodeTree(withRoot.image, T.root, T.options))).toEqual(region);
+        withRoot.close();
+        const without = openCaptureImage(bufferReader(bytes, 'p.elf'));
+        expect(without.dtb!.cpu).toBe(list.findIndex((t) => t === 'kernel' || t === 'decoy'));
+        const passed = without.dtb!.evidence.split('; passed over: ')[1] ?? '';
+        list.slice(0, without.dtb!.cpu).forEach((t, i) => expect(passed).toContain(`CPU ${i}: ${t === 'outside' ? 'its table' : 'maps no kernel page'}`));
+        without.close();
+      }),
+      fcParams({ numRuns: 40 }),
+    );
   });
 });
