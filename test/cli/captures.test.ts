@@ -103,6 +103,13 @@ describe('decode with only --root is the region document', () => {
     expect(strip(h.out)).toBe(strip(region.out));
   });
 
+  it("diff: each side's --root chooses its CPU", async () => {
+    const t = TREES.find((x) => x.name === 'sample-x64')!;
+    // CPU 2's decoy table maps kernel pages but not the tree: without the root it would be chosen.
+    const r = await run(['diff', FILES.cpus, FILES.qemu, '--a-root', hex(t.root), '--b-root', hex(t.root), '--operation', 'initiate']);
+    expect([r.code, r.err]).toEqual([0, '']);
+  });
+
   it('diff takes an ELF core against the region', async () => {
     const t = TREES.find((x) => x.name === 'sample-x64')!;
     const r = await run(['diff', FILES.qemu, regionOf(t), '--a-root', hex(t.root), '--b-base', hex(t.root), '--operation', 'initiate']);
