@@ -31,6 +31,7 @@ export {
   registerAddressSpace,
   registerCaptureFormat,
   registerDtbDiscovery,
+  sniffContext,
   sniffSource,
 } from './open.js';
 export { LIME_MAGIC, LIME_HEADER, LIME_MAX_RANGES, isLime, openLime } from './sources/lime.js';

@@ -107,8 +107,11 @@ export interface SniffContext {
   /**
    * A file beside the capture with the same name and another extension (".vmss"), opened, or
    * undefined (none there, or no file system). The one place a name counts: VMware's state file.
+   * The caller owns the reader: close it (a PhysicalCapture's close() closes what it keeps).
    */
   sibling(extension: string): Reader | undefined;
+  /** Whether such a file is there (for `sniff`, which opens nothing it keeps). */
+  hasSibling(extension: string): boolean;
 }
 
 export interface CaptureRecognizer {
@@ -292,8 +295,18 @@ export function registerCaptureFormat(recognizer: CaptureRecognizer, before = 'r
   CAPTURE_FORMATS.splice(at < 0 ? CAPTURE_FORMATS.length : at, 0, recognizer);
 }
 
-function sniffContext(reader: Reader, options: OpenCaptureOptions): SniffContext {
-  return { name: reader.name, size: reader.size, sibling: (ext) => options.sibling?.(ext) };
+/** The SniffContext of a reader, its siblings from `options.sibling`. */
+export function sniffContext(reader: Pick<Reader, 'name' | 'size'>, options: Pick<OpenCaptureOptions, 'sibling'>): SniffContext {
+  return {
+    name: reader.name,
+    size: reader.size,
+    sibling: (ext) => options.sibling?.(ext),
+    hasSibling: (ext) => {
+      const r = options.sibling?.(ext);
+      r?.close();
+      return r !== undefined;
+    },
+  };
 }
 
 /** The recogniser that claims the reader's bytes, or undefined (a region, a raw image, or something else). */

@@ -5,7 +5,7 @@
  * closed by `close()`; commands call it when they are done, error or not.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { type Capture, type CaptureRecognizer, DTB_DISCOVERY, HEAD_BYTES, PAGING_NAMES, type SniffContext, CAPTURE_FORMATS, openCaptureImage, regionCapture } from '../capture/open.js';
+import { type Capture, type CaptureRecognizer, DTB_DISCOVERY, HEAD_BYTES, PAGING_NAMES, CAPTURE_FORMATS, openCaptureImage, regionCapture, sniffContext } from '../capture/open.js';
 import { type Reader, openFileReader } from '../capture/reader.js';
 import type { CrashDump } from '../codec/dump.js';
 import type { MemoryImage, Segment } from '../codec/image.js';
@@ -93,7 +93,7 @@ function refuseDumpOnStdin(bytes: Uint8Array): void {
   if (head === 'PAGE' || head === 'MDMP') {
     throw new UsageError("standard input holds a crash dump, and a crash dump must be a seekable file: give its path instead of '-'");
   }
-  const context: SniffContext = { name: STDIN_NAME, size: bytes.length, sibling: () => undefined };
+  const context = sniffContext({ name: STDIN_NAME, size: bytes.length }, {});
   const known = CAPTURE_FORMATS.find((f) => f.id !== 'dump' && f.sniff?.(bytes.subarray(0, HEAD_BYTES), context));
   if (known) {
     throw new UsageError(`standard input holds ${known.label.replace(/ \(.*\)$/, '')}, and a capture must be a seekable file: give its path instead of '-'`);
@@ -171,7 +171,7 @@ export function inFile<T>(path: string, fn: () => T): T {
 }
 
 /** The file beside `path` with another extension, opened, or undefined (VMware's state file beside a .vmem). */
-function siblingOf(path: string): (extension: string) => Reader | undefined {
+export function siblingOf(path: string): (extension: string) => Reader | undefined {
   return (extension) => {
     const other = path.replace(/\.[^./\\]*$/, '') + extension;
     return other !== path && existsSync(other) ? openFileReader(other) : undefined;
@@ -186,7 +186,7 @@ export function sniffFile(path: string): CaptureRecognizer | undefined {
     const size = fstatSync(fd).size;
     const head = new Uint8Array(Math.min(HEAD_BYTES, size));
     const n = readSync(fd, head, 0, head.length, 0);
-    const context: SniffContext = { name: path, size, sibling: siblingOf(path) };
+    const context = sniffContext({ name: path, size }, { sibling: siblingOf(path) });
     return CAPTURE_FORMATS.find((f) => {
       try {
         return f.sniff?.(head.subarray(0, n), context) ?? false;

@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { AddressSpace } from '../../src/codec/dump-builder.js';
 import { writeRawPhysical } from '../../src/codec/dump-writer.js';
-import { PAGE_SIZE } from '../../src/codec/physical.js';
+import { PAGE_SIZE, RawPhysicalMemory } from '../../src/codec/physical.js';
+import { CAPTURE_FORMATS, type CaptureRecognizer, registerCaptureFormat } from '../../src/capture/open.js';
 import type { TreeDocument } from '../../src/tree/document.js';
 import { writeElfCore, writeLime } from '../support/capture-writers.js';
 import { type PlacedTree, normalised, standardSpace, standardTrees, writeRegion } from '../support/dump-trees.js';
@@ -307,4 +308,52 @@ describe('hostile captures: one line, exit 3, the file offset of the field', () 
       }
     });
   }
+});
+
+describe('a format plugged into the registry is read by every command', () => {
+  it("a state file beside the memory (VMware's way): recognised through sniff's hasSibling, its DTB from the sibling", async () => {
+    const memory = file('guest.vmem', writeRawPhysical(SPACE).toBytes());
+    const state = new Uint8Array(8);
+    new DataView(state.buffer).setBigUint64(0, DTB, true);
+    writeFileSync(join(DIR, 'guest.vmss'), state);
+    const recognizer: CaptureRecognizer = {
+      id: 'state-file-toy',
+      label: 'memory with a toy state file beside it',
+      sniff: (_head, context) => context.hasSibling('.vmss'),
+      open: (source, _options, context) => {
+        const sibling = context.sibling('.vmss')!;
+        const b = new Uint8Array(8);
+        sibling.read(b, 0);
+        sibling.close();
+        const physical = new RawPhysicalMemory(source);
+        return {
+          format: 'state-file-toy',
+          variant: 'toy .vmem + .vmss',
+          machine: 'x64',
+          physical,
+          ranges: [{ physical: 0, length: source.size, fileOffset: 0 }],
+          absent: [],
+          cpus: [],
+          warnings: [],
+          dtb: { value: new DataView(b.buffer).getBigUint64(0, true), source: 'state-file', evidence: 'guest.vmss at 0x0' },
+          close: () => physical.close(),
+        };
+      },
+    };
+    registerCaptureFormat(recognizer);
+    try {
+      const t = TREES[0]!;
+      const plain = await run(['decode', regionOf(t), '--base', hex(t.root), ...t.args, '--json']);
+      const r = await run(['decode', memory, '--root', hex(t.root), ...t.args, '--json']);
+      expect([r.code, r.err]).toEqual([0, '']);
+      expect(normalised(JSON.parse(r.out) as TreeDocument)).toEqual(normalised(JSON.parse(plain.out) as TreeDocument));
+      const i = await run(['info', memory]);
+      expect(i.out).toContain(`DTB              ${hex(DTB)} from the state file: guest.vmss at 0x0\n`);
+    } finally {
+      CAPTURE_FORMATS.splice(CAPTURE_FORMATS.indexOf(recognizer), 1);
+    }
+    // Without the recogniser, the same file is not a capture: a region asked for --base.
+    const r = await run(['decode', memory, '--root', '0x1000']);
+    expect(r.err).toBe(`ndis-offload: --base HEX is required: the virtual address of the first byte of ${memory} (crash dumps need none)\n`);
+  });
 });

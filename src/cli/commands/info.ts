@@ -6,7 +6,7 @@ import { escapeText, jsonText } from '../../codec/text.js';
 import { OffloadError, UsageError } from '../../errors.js';
 import { paletteFor, type Palette } from '../format-tree.js';
 import { EXIT, type Io, STDIO, parseAddress, parseOptions, refuseOptions } from '../io.js';
-import { SOURCE_OPTIONS, inFile, looksLikeDump, openSource, sniffFile } from '../source.js';
+import { SOURCE_OPTIONS, inFile, looksLikeDump, openSource, siblingOf, sniffFile } from '../source.js';
 
 export const INFO_HELP = `Usage: ndis-offload info CAPTURE [--dtb HEX] [--json]
        ndis-offload info --physical IMAGE --dtb HEX [--json]
@@ -182,7 +182,7 @@ export function runInfo(argv: string[], io: Io): number {
   }
   const reader = inFile(path, () => openFileReader(path));
   const dtb = values.dtb === undefined ? undefined : parseAddress(values.dtb, '--dtb');
-  const physical = inFile(path, () => openPhysicalCapture(reader, { ...(dumpLike ? { format: 'dump' } : {}) }));
+  const physical = inFile(path, () => openPhysicalCapture(reader, { ...(dumpLike ? { format: 'dump' } : {}), sibling: siblingOf(path) }));
   const extra: string[] = [];
   let space: { dtb: Capture['dtb']; paging: Capture['paging'] | undefined; abi: Capture['abi'] };
   try {
