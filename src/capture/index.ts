@@ -1,11 +1,43 @@
 export { type Reader, type BlobLike, type FileReaderSyncLike, BlobReader, openFileReader, bufferReader, asByteSource } from './reader.js';
 export { type PhysicalRange, type AbsentRange, RangeMemory } from './physical-ranges.js';
 export { type CaptureFormat, type CpuState, type CaptureInfo, type OpenSourceOptions, CaptureMemory } from './source.js';
-export { openCaptureSource, sniffSource, SOURCE_FORMATS } from './open.js';
+export {
+  type AddressSpaceFactory,
+  type Capture,
+  type CaptureRange,
+  type CaptureRecognizer,
+  type DiscoveredDtb,
+  type DiscoveryContext,
+  type DtbChoice,
+  type DtbDiscoverer,
+  type DtbSource,
+  type OpenCaptureOptions,
+  type PagingMode,
+  type PhysicalCapture,
+  type SniffContext,
+  ADDRESS_SPACES,
+  CAPTURE_FORMATS,
+  DTB_DISCOVERY,
+  HEAD_BYTES,
+  KUSER_SHARED_DATA,
+  PAGING_NAMES,
+  SOURCE_FORMATS,
+  captureAddressSpace,
+  openCaptureImage,
+  openCaptureSource,
+  openPhysicalCapture,
+  recognizeCapture,
+  regionCapture,
+  registerAddressSpace,
+  registerCaptureFormat,
+  registerDtbDiscovery,
+  sniffContext,
+  sniffSource,
+} from './open.js';
 export { LIME_MAGIC, LIME_HEADER, LIME_MAX_RANGES, isLime, openLime } from './sources/lime.js';
 export { ELF_MAX_PHDRS, ELF_MAX_NOTES_BYTES, QEMU_CPU, VBOX_CPU, VBOX_CORE, isElf, openElfCore } from './sources/elf-core.js';
 export { type X86Paging, type X86ImageOptions, X86PagedImage, tableAddressOf } from './address-spaces/x86-paging.js';
-export { HDR32, BMP32, MAX_RUNS32, MAX_BITMAP_PAGES32, MACHINE_X86, type Dump32Info, type Dump32Options, type DtbSource, Dump32, isDump32, openDump32, openDump32File } from './sources/dump32.js';
+export { HDR32, BMP32, MAX_RUNS32, MAX_BITMAP_PAGES32, MACHINE_X86, type Dump32Info, type Dump32Options, type DtbSource as Dump32DtbSource, Dump32, isDump32, openDump32, openDump32File } from './sources/dump32.js';
 export {
   VMWARE_BLOCK,
   VMWARE_BLOCK_COMPRESSED,
@@ -23,7 +55,7 @@ export {
 } from './sources/vmware.js';
 export { type Refusal, REFUSED_HEAD_BYTES, recogniseRefused, refusalError, refusalForName, refuseKnown } from './sources/refused.js';
 export {
-  type PagingMode,
+  type PagingMode as DtbPagingMode,
   // dump32.ts's DtbSource says which header field held a dump's DTB; this one how a raw image's was found.
   type DtbSource as DtbFoundBy,
   type DtbEvidence,

@@ -4,12 +4,12 @@
  * physical memory image read through the page tables at --dtb. Sources that hold a file open are
  * closed by `close()`; commands call it when they are done, error or not.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { type CrashDump, openDump } from '../codec/dump.js';
-import { type MemoryImage, type Segment, SegmentImage } from '../codec/image.js';
-import { PagedImage } from '../codec/paged.js';
-import { openPhysicalImage } from '../codec/physical.js';
-import { DecodeError, DumpError, UsageError } from '../errors.js';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { type Capture, type CaptureRecognizer, DTB_DISCOVERY, HEAD_BYTES, PAGING_NAMES, CAPTURE_FORMATS, openCaptureImage, regionCapture, sniffContext } from '../capture/open.js';
+import { type Reader, openFileReader } from '../capture/reader.js';
+import type { CrashDump } from '../codec/dump.js';
+import type { MemoryImage, Segment } from '../codec/image.js';
+import { CaptureError, DecodeError, DumpError, UsageError } from '../errors.js';
 import { type Abi, abiByName } from '../layout/abi.js';
 import { NDIS_REVISIONS, type NdisRevision } from '../layout/descriptor.js';
 import { DEFAULT_NDIS } from '../layout/registry.js';
@@ -37,6 +37,9 @@ export const SOURCES_HELP = `  IMAGE --base HEX          a file of captured memo
                             its signature: no --base, the dump's page tables give the addresses
                             (--dtb HEX reads through another DirectoryTableBase); a dump must be
                             a seekable file, not standard input
+  CAPTURE                   a LiME capture or an ELF core of a virtual machine (QEMU, VirtualBox),
+                            recognised by its bytes like a dump: the DTB is the CR3 of the CPU
+                            that maps kernel space (LiME records none: give --dtb HEX)
   --physical IMAGE --dtb HEX
                             a raw physical memory image, read through the x64 page tables whose
                             PML4 is at physical address HEX (a CR3 / DirectoryTableBase)
@@ -53,10 +56,15 @@ export function parseNdis(text: string | undefined): NdisRevision {
   return text as NdisRevision;
 }
 
-export type SourceKind = 'region' | 'segments' | 'dump' | 'physical';
+/** 'capture': a LiME capture, an ELF core, or another format of the capture registry. */
+export type SourceKind = 'region' | 'segments' | 'dump' | 'physical' | 'capture';
 
 export interface Source {
   readonly kind: SourceKind;
+  /** What opening the capture gave (src/capture/open.ts): format, paging, the DTB and its source... */
+  capture: Capture;
+  /** How messages name it: "a crash dump", "a physical image", "an ELF core". */
+  what: string;
   image: MemoryImage;
   /** The address of the first byte of the first segment: the default root. Undefined for dumps and physical images. */
   base: bigint | undefined;
@@ -84,6 +92,11 @@ function refuseDumpOnStdin(bytes: Uint8Array): void {
   const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(4, bytes.length)).toString('latin1');
   if (head === 'PAGE' || head === 'MDMP') {
     throw new UsageError("standard input holds a crash dump, and a crash dump must be a seekable file: give its path instead of '-'");
+  }
+  const context = sniffContext({ name: STDIN_NAME, size: bytes.length }, {});
+  const known = CAPTURE_FORMATS.find((f) => f.id !== 'dump' && f.sniff?.(bytes.subarray(0, HEAD_BYTES), context));
+  if (known) {
+    throw new UsageError(`standard input holds ${known.label.replace(/ \(.*\)$/, '')}, and a capture must be a seekable file: give its path instead of '-'`);
   }
 }
 
@@ -145,49 +158,90 @@ function isFile(path: string): boolean {
   }
 }
 
-/** Runs `fn`, naming the file in a DumpError's message or a system error (which may lack the path). */
+/** Runs `fn`, naming the file in a DumpError's or CaptureError's message or a system error (which may lack the path). */
 export function inFile<T>(path: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof DumpError && !e.message.startsWith(`${path}: `)) e.message = `${path}: ${e.message}`;
+    if ((e instanceof DumpError || e instanceof CaptureError) && !e.message.startsWith(`${path}: `)) e.message = `${path}: ${e.message}`;
     const sys = e as NodeJS.ErrnoException;
     if (sys && typeof sys.code === 'string' && typeof sys.syscall === 'string' && sys.path === undefined) sys.path = path;
     throw e;
   }
 }
 
-/** Opens a crash dump as its kernel address space (`dtb` overrides the header's DirectoryTableBase). */
-function openDumpSource(path: string, dtb: bigint | undefined, abi: Abi, ndis: NdisRevision): Source {
-  const dump = inFile(path, () => openDump(path));
+/** The file beside `path` with another extension, opened, or undefined (VMware's state file beside a .vmem). */
+export function siblingOf(path: string): (extension: string) => Reader | undefined {
+  return (extension) => {
+    const other = path.replace(/\.[^./\\]*$/, '') + extension;
+    return other !== path && existsSync(other) ? openFileReader(other) : undefined;
+  };
+}
+
+/** The recogniser of the capture registry that claims the file's bytes, or undefined (also when it cannot be read). */
+export function sniffFile(path: string): CaptureRecognizer | undefined {
+  let fd: number | undefined;
   try {
-    const image = inFile(path, () => (dtb === undefined ? dump.image() : new PagedImage(dump.physical, dtb)));
-    return { kind: 'dump', image, base: undefined, segments: [], name: path, dump, abi, ndis, warnings: dump.info.warnings, close: () => dump.close() };
-  } catch (e) {
-    dump.close();
-    throw e;
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const head = new Uint8Array(Math.min(HEAD_BYTES, size));
+    const n = readSync(fd, head, 0, head.length, 0);
+    const context = sniffContext({ name: path, size }, { sibling: siblingOf(path) });
+    return CAPTURE_FORMATS.find((f) => {
+      try {
+        return f.sniff?.(head.subarray(0, n), context) ?? false;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
-function openPhysicalSource(path: string, dtbText: string | undefined, abi: Abi, ndis: NdisRevision): Source {
+/** How messages name a capture of a format. */
+function whatOf(format: string): string {
+  return format === 'dump' ? 'a crash dump' : format === 'raw' ? 'a physical image' : (CAPTURE_FORMATS.find((f) => f.id === format)?.label.replace(/ \(.*\)$/, '') ?? `a ${format} capture`);
+}
+
+/** Opens a capture file through the capture layer: the format from its bytes (or `format`), the DTB from it or `dtb`. */
+function openCaptureFile(path: string, format: string | undefined, dtb: bigint | undefined, probes: bigint[], abi: Abi, ndis: NdisRevision): Source {
+  const reader = inFile(path, () => openFileReader(path));
+  const capture = inFile(path, () => openCaptureImage(reader, { ...(format ? { format } : {}), ...(dtb === undefined ? {} : { dtb }), probes, sibling: siblingOf(path) }));
+  const kind: SourceKind = capture.format === 'dump' ? 'dump' : capture.format === 'raw' ? 'physical' : 'capture';
+  return {
+    kind,
+    capture,
+    what: whatOf(capture.format),
+    image: capture.image,
+    base: undefined,
+    segments: [],
+    name: path,
+    ...(capture.dump ? { dump: capture.dump } : {}),
+    abi,
+    ndis,
+    warnings: capture.warnings,
+    close: () => capture.close(),
+  };
+}
+
+function openPhysicalSource(path: string, dtbText: string | undefined, probes: bigint[], abi: Abi, ndis: NdisRevision): Source {
   if (path === STDIO) throw new UsageError("--physical: a physical memory image must be a seekable file: give its path, not '-' (standard input)");
-  if (dtbText === undefined) {
+  if (dtbText === undefined && DTB_DISCOVERY.length === 0) {
     throw new UsageError('--physical IMAGE needs --dtb HEX: the physical address of the PML4 (a CR3 or DirectoryTableBase of the captured machine)');
   }
-  const dtb = parseAddress(dtbText, '--dtb');
+  const dtb = dtbText === undefined ? undefined : parseAddress(dtbText, '--dtb');
   if (looksLikeDump(path)) throw new UsageError(`${path} is a crash dump, not a raw physical image: give it as IMAGE, without --physical`);
-  const physical = inFile(path, () => openPhysicalImage(path));
-  try {
-    if (physical.frameLimit === 0) throw new DecodeError(0, `${path}: the file holds no complete 4 KiB page`);
-    const image = inFile(path, () => new PagedImage(physical, dtb));
-    return { kind: 'physical', image, base: undefined, segments: [], name: path, abi, ndis, warnings: [], close: () => physical.close() };
-  } catch (e) {
-    physical.close();
-    throw e;
-  }
+  const known = sniffFile(path);
+  if (known) throw new UsageError(`${path} is ${known.label}, not a raw physical image: give it as IMAGE, without --physical`);
+  return openCaptureFile(path, 'raw', dtb, probes, abi, ndis);
 }
 
 export interface SourceValues {
+  /** --root, when the command has one: the address the DTB must map (it chooses among an ELF core's CPUs). */
+  root?: string;
   base?: string;
   segment?: string[];
   physical?: string;
@@ -212,11 +266,12 @@ export function openSource(values: SourceValues, positionals: string[], io?: Io,
   const abi = abiByName(abiName);
   const ndis = parseNdis(values.ndis);
   const fit = (a: bigint, option: string): bigint => checkPointerWidth(a, abi.pointerSize, names(option), abi.name);
+  const probes = probesOf(values.root);
   if (values.physical !== undefined) {
     if (values.segment?.length || positionals.length || values.base !== undefined) {
       throw new UsageError(`give one source: IMAGE ${names('--base')} HEX, ${names('--segment')} FILE@HEX, a crash dump, or ${names('--physical')} IMAGE ${names('--dtb')} HEX`);
     }
-    return checkAbi(openPhysicalSource(values.physical, values.dtb, abi, ndis), abi, names);
+    return checkAbi(openPhysicalSource(values.physical, values.dtb, probes, abi, ndis), values.abi, names);
   }
   const segments: Segment[] = [];
   if (values.segment?.length) {
@@ -233,12 +288,15 @@ export function openSource(values: SourceValues, positionals: string[], io?: Io,
   } else {
     if (positionals.length !== 1) throw new UsageError(`expected one IMAGE file, got ${positionals.length}`);
     const path = positionals[0]!;
-    if (path !== STDIO && looksLikeDump(path, true)) {
+    const dump = path !== STDIO && looksLikeDump(path, true);
+    const known = path === STDIO || dump ? undefined : sniffFile(path);
+    if (dump || known) {
       // (A file cut short inside its signature is no dump to give --base to: the reader says why.)
-      if (values.base !== undefined && signatureOf(path).length === 8) {
-        throw new UsageError(`${path} is a crash dump: its page tables give the addresses, so ${names('--base')} does not apply (give --root HEX)`);
+      if (values.base !== undefined && (known || signatureOf(path).length === 8)) {
+        throw new UsageError(`${path} is ${known ? known.label.replace(/ \(.*\)$/, '') : 'a crash dump'}: ${known ? 'the capture' : 'its page tables'} give${known ? 's' : ''} the addresses, so ${names('--base')} does not apply (give --root HEX)`);
       }
-      return checkAbi(openDumpSource(path, values.dtb === undefined ? undefined : parseAddress(values.dtb, names('--dtb')), abi, ndis), abi, names);
+      const dtb = values.dtb === undefined ? undefined : parseAddress(values.dtb, names('--dtb'));
+      return checkAbi(openCaptureFile(path, dump ? 'dump' : undefined, dtb, probes, abi, ndis), values.abi, names);
     }
     if (path === STDIO && values.base === undefined) {
       // A dump piped in is refused as such, not asked for a --base.
@@ -256,10 +314,13 @@ export function openSource(values: SourceValues, positionals: string[], io?: Io,
     if (values.dtb !== undefined) throw new UsageError(`${names('--dtb')} applies to crash dumps and --physical images, not to IMAGE --base`);
     segments.push(fitSegment(readRegion(path, fit(parseAddress(values.base, names('--base')), '--base'), io), abi, names('--base')));
   }
-  const image = new SegmentImage(segments);
+  const capture = regionCapture(segments);
+  const image = capture.image as MemoryImage & { segments: readonly Segment[]; kind: 'region' | 'segments' };
   const first = image.segments[0] as Segment;
   return {
     kind: image.kind,
+    capture,
+    what: image.kind === 'region' ? 'a region' : 'segments',
     image,
     base: first.base,
     segments: [...image.segments],
@@ -280,10 +341,20 @@ function fitSegment(segment: Segment, abi: Abi, option: string): Segment {
   return segment;
 }
 
-/** abiFor on a freshly opened source, closing it when the ABI is refused. */
-function checkAbi(source: Source, abi: Abi, names: (option: string) => string): Source {
+/** The --root text as the addresses the DTB must map (none when absent or not an address: --root's own check says why later). */
+function probesOf(root: string | undefined): bigint[] {
+  if (root === undefined) return [];
   try {
-    abiFor(source, abi.name, names);
+    return [parseAddress(root, '--root')];
+  } catch {
+    return [];
+  }
+}
+
+/** abiFor on a freshly opened source (--abi, else the capture's own), closing it when the ABI is refused. */
+function checkAbi(source: Source, abiName: string | undefined, names: (option: string) => string): Source {
+  try {
+    source.abi = abiFor(source, abiName, names);
     return source;
   } catch (e) {
     source.close();
@@ -291,12 +362,21 @@ function checkAbi(source: Source, abi: Abi, names: (option: string) => string): 
   }
 }
 
-/** The ABI to read with: --abi, else x64. A 64-bit address space (dumps, physical images) refuses x86. */
+/**
+ * The ABI to read with: --abi, else the one the capture's paging gives (x64 for 4-level, x86 for
+ * PAE and non-PAE), else x64. An --abi the capture's paging contradicts is refused.
+ */
 export function abiFor(source: Source, name: string | undefined, names: (option: string) => string = (o) => o): Abi {
-  const abi = abiByName(name ?? 'x64');
-  if (source.image.pointerSize === 8 && abi.pointerSize !== 8) {
-    const what = source.kind === 'dump' ? 'crash dump' : 'physical image read through x64 page tables';
-    throw new UsageError(`${names('--abi')} ${abi.name}: ${source.name} is a 64-bit ${what}; its trees are x64 (drop ${names('--abi')} or give ${names('--abi')} x64)`);
+  const own = source.capture.abi ?? (source.image.pointerSize === 8 ? 'x64' : undefined);
+  const abi = abiByName(name ?? own ?? 'x64');
+  if (own !== undefined && abi.name !== own) {
+    const what =
+      source.kind === 'dump'
+        ? 'crash dump'
+        : source.kind === 'physical' && own === 'x64'
+          ? 'physical image read through x64 page tables'
+          : `${source.what.replace(/^an? /, '')} read through ${PAGING_NAMES[source.capture.paging]}`;
+    throw new UsageError(`${names('--abi')} ${abi.name}: ${source.name} is a ${own === 'x64' ? 64 : 32}-bit ${what}; its trees are ${own} (drop ${names('--abi')} or give ${names('--abi')} ${own})`);
   }
   return abi;
 }
@@ -321,5 +401,9 @@ export function refuseCapture(command: string, path: string | undefined, physica
   }
   if (path !== undefined && looksLikeDump(path)) {
     throw new UsageError(`${command}: ${path} is a crash dump; dumps are read-only here: ${command} writes only into a region capture (IMAGE --base HEX)`);
+  }
+  const known = path === undefined || path === STDIO ? undefined : sniffFile(path);
+  if (known) {
+    throw new UsageError(`${command}: ${path} is ${known.label.replace(/ \(.*\)$/, '')}; captures are read-only here: ${command} writes only into a region capture (IMAGE --base HEX)`);
   }
 }

@@ -126,7 +126,7 @@ function openTree(argv: string[], io: Io, table: TreeOptionTable): Opened {
     let root: bigint;
     if (values.root !== undefined) root = sourceAddress(source, values.root, '--root');
     else if (source.base !== undefined) root = source.base;
-    else throw new UsageError(`--root HEX is required for ${source.kind === 'dump' ? 'a crash dump' : 'a physical image'} (find roots with 'ndis-offload scan')`);
+    else throw new UsageError(`--root HEX is required for ${source.what} (find roots with 'ndis-offload scan')`);
     reportWarnings(source, io);
     const options: DecodeOptions = { abi: source.abi, ndis: source.ndis, ...(operation ? { operation } : {}), ...(maxBlocks ? { maxBlocks } : {}) };
     return { source, root, options, json: Boolean((values as { json?: boolean }).json) };

@@ -76,7 +76,8 @@ export function runDiff(argv: string[], io: Io): number {
   for (const side of SIDES) {
     const pick = (k: string): string | string[] | undefined => (values[`${side}-${k}`] ?? values[k]) as string | string[] | undefined;
     const name = (option: string): string => (values[`${side}-${option.slice(2)}`] !== undefined ? `--${side}-${option.slice(2)}` : option);
-    const sourceValues = Object.fromEntries(Object.keys(SOURCE_OPTIONS).map((k) => [k, pick(k)]).filter(([, v]) => v !== undefined)) as SourceValues;
+    // (The side's --root too: it chooses the CPU of an ELF core.)
+    const sourceValues = Object.fromEntries([...Object.keys(SOURCE_OPTIONS), 'root'].map((k) => [k, pick(k)]).filter(([, v]) => v !== undefined)) as SourceValues;
     const own = needs.includes(side) ? [positionals[needs.indexOf(side)]!] : [];
     const source = openSource(sourceValues, own, io, name);
     try {
@@ -84,7 +85,7 @@ export function runDiff(argv: string[], io: Io): number {
       let root: bigint;
       if (rootText !== undefined) root = sourceAddress(source, rootText, name('--root'));
       else if (source.base !== undefined) root = source.base;
-      else throw new UsageError(`${name('--root')} HEX is required for ${source.name}, ${source.kind === 'dump' ? 'a crash dump' : 'a physical image'} (find roots with 'ndis-offload scan')`);
+      else throw new UsageError(`${name('--root')} HEX is required for ${source.name}, ${source.what} (find roots with 'ndis-offload scan')`);
       reportWarnings(source, io);
       docs.push(inFile(source.name, () => decodeTree(source.image, root, { abi: source.abi, ndis: source.ndis, ...(operation ? { operation } : {}) })));
       names.push(source.name);

@@ -1,23 +1,30 @@
+import { type Capture, PAGING_NAMES, type PhysicalCapture, captureAddressSpace, openPhysicalCapture } from '../../capture/open.js';
+import { openFileReader } from '../../capture/reader.js';
 import { type DumpInfo, openDump } from '../../codec/dump.js';
 import { PAGE_SIZE } from '../../codec/physical.js';
 import { escapeText, jsonText } from '../../codec/text.js';
-import { DumpError, UsageError } from '../../errors.js';
-import { paletteFor } from '../format-tree.js';
-import { EXIT, type Io, STDIO, parseOptions } from '../io.js';
-import { inFile } from '../source.js';
+import { OffloadError, UsageError } from '../../errors.js';
+import { paletteFor, type Palette } from '../format-tree.js';
+import { EXIT, type Io, STDIO, parseAddress, parseOptions, refuseOptions } from '../io.js';
+import { SOURCE_OPTIONS, inFile, looksLikeDump, openSource, siblingOf, sniffFile } from '../source.js';
 
-export const INFO_HELP = `Usage: ndis-offload info MEMORY.DMP [--json]
+export const INFO_HELP = `Usage: ndis-offload info CAPTURE [--dtb HEX] [--json]
+       ndis-offload info --physical IMAGE --dtb HEX [--json]
+       ndis-offload info IMAGE --base HEX | --segment FILE@HEX ... [--json]
 
-What a 64-bit Windows kernel crash dump says about itself: dump type, OS build, machine,
-processors, bugcheck code and parameters, system time, DirectoryTableBase, the physical memory
-runs, how many pages the file stores, and anything odd (a truncated file, counts that disagree).
-Reads the header and the page bitmap only.
+What a capture says about itself, and how it is read: format and variant, machine, ABI, paging
+mode, the DTB and where it came from (the dump header, a CPU's CR3 in an ELF core, --dtb), the
+physical memory ranges, each CPU's CR3 where the format records them, and anything odd. For a
+64-bit Windows crash dump also its header: dump type, OS build, processors, bugcheck code and
+parameters, system time, how many pages the file stores. Reads headers and notes only.
 
 Options:
+  --dtb HEX                 read through this DTB instead of the capture's own
   --json                    print the same as a JSON object (docs/crash-dumps.md)
 
 Examples:
   ndis-offload info fixtures/sample-x64.dmp
+  ndis-offload info guest.elf
   ndis-offload info MEMORY.DMP --json | jq .bugCheck`;
 
 /** Names of the bugchecks a dump of a network driver problem most often carries. */
@@ -106,32 +113,130 @@ function upTime(units: bigint): string {
   return `${d ? `${d}d ` : ''}${h}h ${m}m ${s - m * 60}s`;
 }
 
+const INFO_OPTIONS = { ...SOURCE_OPTIONS, json: { type: 'boolean' } } as const;
+
+/** The capture's part of `info --json`: every 64-bit value a string. */
+export function captureJson(c: Capture | PhysicalCapture, space: { dtb: Capture['dtb']; paging: Capture['paging'] | undefined; abi: Capture['abi'] }): Record<string, unknown> {
+  return {
+    format: c.format,
+    variant: c.variant,
+    machine: c.machine ?? null,
+    abi: space.abi ?? null,
+    paging: space.paging ?? null,
+    dtb: space.dtb ? { value: hex(space.dtb.value), source: space.dtb.source, evidence: space.dtb.evidence, cpu: space.dtb.cpu ?? null } : null,
+    ranges: c.ranges.map((r) => ({ physical: hex(r.physical), length: String(r.length), fileOffset: r.fileOffset === undefined ? null : hex(r.fileOffset) })),
+    absent: c.absent.map((r) => ({ physical: hex(r.physical), length: String(r.length), why: r.why })),
+    cpus: c.cpus.map((x) => ({ index: x.index, cr3: hex(x.cr3), dtb: hex(x.dtb), cr4: x.cr4 === undefined ? null : hex(x.cr4), masked: x.masked, fileOffset: hex(x.fileOffset) })),
+  };
+}
+
+/** The capture's rows of the `info` text. */
+function captureRows(c: Capture | PhysicalCapture, space: { dtb: Capture['dtb']; paging: Capture['paging'] | undefined; abi: Capture['abi'] }, row: (k: string, v: string) => void, dumpHeader: boolean): void {
+  row('format', `${escapeText(c.format)} (${escapeText(c.variant)})`);
+  if (!dumpHeader) row('machine', c.machine ?? 'not recorded');
+  row('ABI', space.abi ?? 'not known (give --abi)');
+  row('paging', space.paging ? PAGING_NAMES[space.paging] : 'not known');
+  if (space.dtb) {
+    const from = { option: '--dtb', header: 'the header', 'cpu-note': `CPU ${space.dtb.cpu}'s CR3`, 'state-file': 'the state file', discovery: 'discovery' }[space.dtb.source];
+    row(dumpHeader ? 'DTB source' : 'DTB', `${dumpHeader ? '' : `${hex(space.dtb.value)} `}from ${from}: ${escapeText(space.dtb.evidence)}`);
+  } else if (!dumpHeader) row('DTB', space.paging === 'none' ? 'none (a region is addressed as given)' : 'none');
+  if (!dumpHeader && c.format !== 'region') {
+    const total = c.ranges.reduce((n, r) => n + r.length, 0);
+    row('physical memory', `${c.ranges.length} range${c.ranges.length === 1 ? '' : 's'}, ${bytesText(total)}`);
+    for (const r of c.ranges) row('', `${hex(r.physical)}-${hex(r.physical + r.length - 1)}  ${bytesText(r.length)}${r.fileOffset === undefined ? '' : `  at file offset ${hex(r.fileOffset)}`}`);
+    for (const r of c.absent) row('', `${hex(r.physical)}-${hex(r.physical + r.length - 1)}  ${bytesText(r.length)}  absent: ${escapeText(r.why)}`);
+  }
+  if (c.cpus.length) {
+    row('CPUs', String(c.cpus.length));
+    for (const x of c.cpus) {
+      const chosen = space.dtb?.source === 'cpu-note' && space.dtb.cpu === x.index;
+      row(`CPU ${x.index}`, `CR3 ${hex(x.cr3)} (table at ${hex(x.dtb)}; ${x.masked})${x.cr4 === undefined ? '' : ` CR4 ${hex(x.cr4)}`}${chosen ? ', chosen' : ''}`);
+    }
+  }
+}
+
 export function runInfo(argv: string[], io: Io): number {
-  const { values, positionals } = parseOptions(argv, { json: { type: 'boolean' } });
-  if (positionals.length !== 1) throw new UsageError(`expected one MEMORY.DMP, got ${positionals.length}`);
+  const { values, positionals } = parseOptions(argv, INFO_OPTIONS);
+  refuseOptions(values, ['ndis'], (o) => `${o} does not apply to info: it reads no tree`);
+  const p = paletteFor(io.stdoutIsTty, io.env);
+  const sourceGiven = values.base !== undefined || values.segment?.length || values.physical !== undefined;
+  if (sourceGiven) {
+    // Regions, segments and raw images: what openSource makes of them.
+    const source = openSource(values, positionals, io);
+    try {
+      const c = source.capture;
+      return print(io, p, values.json, { file: source.name, fileSize: sizeOf(c) }, c, { dtb: c.dtb, paging: c.paging, abi: source.abi.name as Capture['abi'] }, undefined, []);
+    } finally {
+      source.close();
+    }
+  }
+  if (positionals.length !== 1) throw new UsageError(`expected one CAPTURE, got ${positionals.length}`);
   const path = positionals[0]!;
   if (path === STDIO) throw new UsageError("a crash dump must be a seekable file: give its path, not '-' (standard input)");
-  const dump = inFile(path, () => openDump(path));
+  if (values.abi !== undefined) throw new UsageError(`--abi does not apply to info ${path}: info reports the ABI the capture's paging gives (--abi applies to IMAGE --base and --physical)`);
+  const dumpLike = looksLikeDump(path, true);
+  if (!dumpLike && !sniffFile(path)) {
+    // Nothing in its bytes names a capture: the dump reader says what the file is not.
+    inFile(path, () => openDump(path)).close();
+    throw new UsageError(`${path}: not a capture`);
+  }
+  const reader = inFile(path, () => openFileReader(path));
+  const dtb = values.dtb === undefined ? undefined : parseAddress(values.dtb, '--dtb');
+  const physical = inFile(path, () => openPhysicalCapture(reader, { ...(dumpLike ? { format: 'dump' } : {}), sibling: siblingOf(path) }));
   const extra: string[] = [];
+  let space: { dtb: Capture['dtb']; paging: Capture['paging'] | undefined; abi: Capture['abi'] };
   try {
-    // Whether the address space opens: the DTB's frame stored, an x64 machine.
+    // Whether the address space opens: the DTB's frame stored, a machine whose paging is read.
     try {
-      dump.image();
+      const c = captureAddressSpace(physical, path, dtb === undefined ? {} : { dtb });
+      space = { dtb: c.dtb, paging: c.paging, abi: c.abi };
     } catch (e) {
-      if (!(e instanceof DumpError)) throw e;
+      if (!(e instanceof OffloadError)) throw e;
       extra.push(e.message);
+      space = { dtb: physical.dtb, paging: physical.paging, abi: physical.paging === 'x64' ? 'x64' : undefined };
     }
   } finally {
-    dump.close();
+    physical.close();
   }
-  const { info } = dump;
-  if (values.json) {
-    io.out(`${jsonText(infoJson(info, extra), 2)}\n`);
+  return print(io, p, values.json, { file: path, fileSize: reader.size }, physical, space, physical.dump?.info, extra);
+}
+
+const sizeOf = (c: Capture): number | null => (c.image as { segments?: readonly { bytes: Uint8Array }[] }).segments?.reduce((n, x) => n + x.bytes.length, 0) ?? null;
+
+function print(
+  io: Io,
+  p: Palette,
+  json: boolean | undefined,
+  file: { file: string; fileSize: number | null },
+  c: Capture | PhysicalCapture,
+  space: { dtb: Capture['dtb']; paging: Capture['paging'] | undefined; abi: Capture['abi'] },
+  info: DumpInfo | undefined,
+  extra: readonly string[],
+): number {
+  const warnings = [...c.warnings, ...extra];
+  if (json) {
+    const head = info ? infoJson(info, extra) : { file: file.file, fileSize: file.fileSize };
+    io.out(`${jsonText({ ...head, capture: captureJson(c, space), warnings }, 2)}\n`);
     return EXIT.OK;
   }
-  const p = paletteFor(io.stdoutIsTty, io.env);
   const rows: [string, string][] = [];
   const row = (k: string, v: string): number => rows.push([k, v]);
+  if (info) {
+    dumpRows(info, row);
+    captureRows(c, space, row, true);
+  } else {
+    row('file', `${escapeText(file.file)}${file.fileSize === null ? '' : ` (${file.fileSize} bytes, ${bytesText(file.fileSize)})`}`);
+    captureRows(c, space, row, false);
+  }
+  if (warnings.length === 0) row('warnings', 'none');
+  warnings.forEach((w, i) => row(i === 0 ? 'warnings' : '', p.yellow(escapeText(w))));
+  const width = Math.max(...rows.map(([k]) => k.length));
+  io.out(rows.map(([k, v]) => `${p.bold(k.padEnd(width))}  ${v}`).join('\n') + '\n');
+  return EXIT.OK;
+}
+
+/** The rows of a 64-bit dump's header. */
+function dumpRows(info: DumpInfo, row: (k: string, v: string) => void): void {
   row('file', `${escapeText(info.fileName)} (${info.fileSize} bytes, ${bytesText(info.fileSize)})`);
   row('signature', escapeText(info.signature));
   row('dump type', `${info.dumpType} (${info.dumpTypeName}${info.bitmap ? `, ${escapeText(info.bitmap.signature)}` : ''})`);
@@ -159,10 +264,4 @@ export function runInfo(argv: string[], io: Io): number {
   }
   row('required space', `${info.requiredDumpSpace} bytes`);
   if (info.comment) row('comment', escapeText(info.comment));
-  const warnings = [...info.warnings, ...extra];
-  if (warnings.length === 0) row('warnings', 'none');
-  warnings.forEach((w, i) => row(i === 0 ? 'warnings' : '', p.yellow(escapeText(w))));
-  const width = Math.max(...rows.map(([k]) => k.length));
-  io.out(rows.map(([k, v]) => `${p.bold(k.padEnd(width))}  ${v}`).join('\n') + '\n');
-  return EXIT.OK;
 }

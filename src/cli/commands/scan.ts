@@ -5,13 +5,13 @@ import { paletteFor } from '../format-tree.js';
 import { EXIT, type Io, parseOptions, refuseOptions } from '../io.js';
 import { SOURCES_HELP, SOURCE_OPTIONS, inFile, openSource, reportWarnings } from '../source.js';
 
-export const SCAN_HELP = `Usage: ndis-offload scan MEMORY.DMP [--abi x64] [--limit N] [--json]
+export const SCAN_HELP = `Usage: ndis-offload scan MEMORY.DMP|CAPTURE [--limit N] [--json]
        ndis-offload scan --physical IMAGE --dtb HEX [--limit N] [--json]
        ndis-offload scan IMAGE --base HEX [--abi x64|x86] [--limit N] [--json]
 
 Finds offload state trees nobody gave an address for: looks at every mapped page (the kernel
-half of a dump's address space) for plausible NDIS_MINIPORT_OFFLOAD_BLOCK_LISTs, links those
-that point to each other, and prints the roots, best first, with their blocks per layer and
+half of a dump's or VM core's address space) for plausible NDIS_MINIPORT_OFFLOAD_BLOCK_LISTs,
+links those that point to each other, and prints the roots, best first, with their blocks per layer and
 role and a score (higher: more blocks that link up, Types that fit their layer, state Lengths
 that match). Decode one with --root ADDRESS. Exit 0 when something was found, 1 when not.
 
