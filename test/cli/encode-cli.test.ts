@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import type { EncodeIo } from '../../src/cli/commands/encode.js';
+import { ENCODE_HELP, type EncodeIo, documentText } from '../../src/cli/commands/encode.js';
+import { DecodeError } from '../../src/errors.js';
 import { SegmentImage } from '../../src/codec/image.js';
 import { X86 } from '../../src/layout/abi.js';
 import { decodeTree } from '../../src/tree/decode.js';
@@ -156,5 +157,25 @@ describe('encode: a document that does not say its ABI', () => {
     const r = await run(['encode', doc, '--abi', 'x86', '-o', '-']);
     expect(r.err).toBe('wrote standard output: 76 bytes, x86 NDIS 6.1, base and root 0x80000000\n');
     expect(new DataView(r.bytes[0]!.buffer).getUint16(2, true)).toBe(152);
+  });
+});
+
+describe('encode: a document larger than Node can hold as text', () => {
+  it('is refused with the reason and the limit, before the parser runs', () => {
+    const text = '{"blocks":[]}';
+    expect(documentText(Buffer.from(text), 'tree.json', 64)).toBe(text);
+    expect(() => documentText(Buffer.alloc(65, 0x20), 'tree.json', 64)).toThrow(
+      new DecodeError(
+        undefined,
+        'tree.json: 65 bytes (0 MiB) of JSON: encode reads a document whole, and the longest text Node can hold is 64 characters (0 MiB); encode the tree in parts (its top-level blocks), or from a capture with encode --onto of a smaller document',
+      ),
+    );
+  });
+
+  it('uses the longest string this Node can make as the limit, and says so in its help', async () => {
+    const { constants } = await import('node:buffer');
+    const big = { length: constants.MAX_STRING_LENGTH + 1 } as Buffer;
+    expect(() => documentText(big, 'huge.json')).toThrow(/longest text Node can hold is 536870888 characters \(512 MiB\)/);
+    expect(ENCODE_HELP).toContain('at most 512 MiB of JSON');
   });
 });

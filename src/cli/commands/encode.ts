@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { readFileSync, writeSync } from 'node:fs';
 import { toInteger } from '../../codec/struct-io.js';
 import { type Abi, abiByName } from '../../layout/abi.js';
@@ -30,7 +31,8 @@ With --onto, writes every structure at its "address" onto a copy of CAPTURE and 
 the document does not describe; a form edited in the document (and only one) wins over forms
 that still hold the capture's value. CAPTURE's first byte is at the document's "base" (or
 --base). CAPTURE is a region file: crash dumps and physical images are refused (exit 2).
-OUT is written atomically.
+OUT is written atomically. The document is read whole: at most 512 MiB of JSON (Node's longest
+string; some 250,000 connections as decode --json prints them), a larger one is refused.
 
 Options:
   -o, --out OUT          the file to write (required); - for standard output
@@ -55,6 +57,22 @@ Examples:
 export interface EncodeIo extends Io {
   readStdin?(): Uint8Array;
   outBytes?(bytes: Uint8Array): void;
+}
+
+/**
+ * The document's text. encode reads the document whole (JSON.parse), so it is bounded by the
+ * longest string Node can make (about 512 MiB, some 250,000 connections of `decode --json`): a
+ * larger one is refused with that reason rather than failing inside the parser.
+ */
+export function documentText(bytes: Buffer, name: string, maxChars: number = constants.MAX_STRING_LENGTH): string {
+  if (bytes.length > maxChars) {
+    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
+    throw new DecodeError(
+      undefined,
+      `${name}: ${bytes.length} bytes (${mib(bytes.length)}) of JSON: encode reads a document whole, and the longest text Node can hold is ${maxChars} characters (${mib(maxChars)}); encode the tree in parts (its top-level blocks), or from a capture with encode --onto of a smaller document`,
+    );
+  }
+  return bytes.toString('utf8');
 }
 
 function readInput(path: string, io: EncodeIo): Buffer {
@@ -95,7 +113,7 @@ export function runEncode(argv: string[], io: EncodeIo): number {
   if (values.out === '-' && io.stdoutIsTty) throw new UsageError('-o -: standard output is a terminal; redirect it to a file or a pipe, or give -o FILE');
   if (values.onto === '-') throw new UsageError('--onto -: the capture must be a file (standard input is for TREE.json)');
   const name = positionals[0]! === '-' ? 'standard input' : positionals[0]!;
-  const text = readInput(positionals[0]!, io).toString('utf8');
+  const text = documentText(readInput(positionals[0]!, io), name);
   let doc: EncodeInput;
   try {
     doc = JSON.parse(text) as EncodeInput;
