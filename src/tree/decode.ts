@@ -9,6 +9,7 @@ import { ABIS, X64, type Abi } from '../layout/abi.js';
 import {
   LAYERS,
   type Layer,
+  OPERATIONS,
   type Operation,
   TCP_OFFLOAD_CONNECTION_STATE,
   describeStatus,
@@ -16,9 +17,11 @@ import {
   stateType,
   statusHex,
 } from '../layout/constants.js';
-import { SCALARS, type NdisRevision, type TypeRef } from '../layout/descriptor.js';
+import { NDIS_REVISIONS, SCALARS, type NdisRevision, type TypeRef } from '../layout/descriptor.js';
 import type { PlacedField, StructLayout } from '../layout/msvc.js';
 import { layoutOf } from '../layout/registry.js';
+import { UsageError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import { DiagnosticLog } from './diagnostics.js';
 import { type BlockFields, type BlockJson, type Diagnostic, type DiagnosticCode, type DocumentHead, FORMAT, type Role, type Severity, type TreeDocument, hexPtr } from './document.js';
 import { formatIp } from './ip.js';
@@ -189,6 +192,27 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
   return { ...stream.head, blocks, diagnostics: stream.diagnostics };
 }
 
+const isCount = (n: unknown): boolean => typeof n === 'number' && Number.isSafeInteger(n) && n >= 1;
+
+/**
+ * The options a program gives, checked before any byte is read: an operation, revision, ABI or
+ * limit that is not one is a UsageError naming it (a caller's mistake), never a TypeError from
+ * deep in the walk or a limit silently taken as none.
+ */
+function checkOptions(root: bigint, options: DecodeOptions): void {
+  if (typeof root !== 'bigint') throw new UsageError(`decode: the root must be a bigint address, got ${typeof root}`);
+  const { operation, ndis, abi, maxBlocks, maxDiagnostics } = options;
+  if (operation !== undefined && !(OPERATIONS as readonly unknown[]).includes(operation)) {
+    throw new UsageError(`decode: unknown operation '${String(operation)}'${didYouMean(String(operation), OPERATIONS)} (operations: ${OPERATIONS.join(', ')})`);
+  }
+  if (ndis !== undefined && !(NDIS_REVISIONS as readonly unknown[]).includes(ndis)) {
+    throw new UsageError(`decode: unknown NDIS revision '${String(ndis)}' (known: ${NDIS_REVISIONS.join(', ')})`);
+  }
+  if (abi !== undefined && !ABIS.includes(abi)) throw new UsageError(`decode: abi must be one of ${ABIS.map((a) => a.name).join(', ')} (the exported X64 or X86)`);
+  if (maxBlocks !== undefined && !isCount(maxBlocks)) throw new UsageError(`decode: maxBlocks must be a positive integer, got ${String(maxBlocks)}`);
+  if (maxDiagnostics !== undefined && !isCount(maxDiagnostics)) throw new UsageError(`decode: maxDiagnostics must be a positive integer, got ${String(maxDiagnostics)}`);
+}
+
 /**
  * Decodes the tree whose root block is at `root` one block at a time, in document order, with the
  * same checks and diagnostics as decodeTree (which is built on it). What it keeps between blocks
@@ -199,6 +223,7 @@ export function decodeTree(image: MemoryImage, root: bigint, options: DecodeOpti
  * (MiniportOffloadContext and the cell it points to), so no block waits for its dependents.
  */
 export function decodeBlocks(image: MemoryImage, root: bigint, options: DecodeOptions = {}): BlockStream {
+  checkOptions(root, options);
   const abi = options.abi ?? X64;
   const ndis = options.ndis ?? '6.1';
   const op = options.operation;
