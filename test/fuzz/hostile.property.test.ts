@@ -20,6 +20,7 @@
  * Memory: the heap retained across all runs of a property is bounded (measured after a GC).
  * Replay a failure with the seed and path fast-check prints: see test/support/arbitraries.ts.
  */
+import { DIAGNOSTIC_SEVERITY } from '../../src/tree/document.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
@@ -89,29 +90,8 @@ function assertBounded<T>(property: fc.IProperty<T>, params: fc.Parameters<T>): 
 
 // ---- what a document may say ---------------------------------------------------------------------
 
-/** Every code docs/json-format.md lists, at its severity. */
-const SEVERITY: Readonly<Record<string, string>> = {
-  ROOT_NULL: 'error',
-  POINTER_OUTSIDE_IMAGE: 'error',
-  BLOCK_TRUNCATED: 'error',
-  POINTER_MISALIGNED: 'warning',
-  CYCLE: 'error',
-  BLOCK_SHARED: 'error',
-  TCP_HAS_DEPENDENTS: 'error',
-  HEADER_SIZE_MISMATCH: 'warning',
-  TYPE_UNKNOWN: 'warning',
-  TYPE_LAYER_MISMATCH: 'warning',
-  STATE_LENGTH_MISMATCH: 'warning',
-  STATE_TRUNCATED: 'error',
-  STATE_INFERRED: 'info',
-  STATUS_NOT_ALLOWED: 'warning',
-  CONTEXT_OUTSIDE_IMAGE: 'info',
-  ADDRESS_NULL: 'warning',
-  ADDRESS_OUTSIDE_IMAGE: 'warning',
-  BASE_SUSPECT: 'warning',
-  LIMIT_BLOCKS: 'error',
-  DIAGNOSTICS_LIMIT: 'warning',
-};
+/** Every code at its severity (test/docs/diagnostic-codes.test.ts holds this table to docs/json-format.md's). */
+const SEVERITY: Readonly<Record<string, string>> = DIAGNOSTIC_SEVERITY;
 /** The codes of a link the writer cannot follow (the writer throws where decode reports one of these). */
 const BROKEN_LINK = new Set(['POINTER_OUTSIDE_IMAGE', 'BLOCK_TRUNCATED', 'CYCLE', 'BLOCK_SHARED']);
 const PATH = /^blocks(\[\d+\](\.dependents\[\d+\])*)?$/;
