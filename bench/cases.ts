@@ -120,7 +120,15 @@ export const CASES: readonly CaseSpec[] = [
 
 /** The crash-dump cases (bench/dump-cases.ts), run as one more group named `dumps`. */
 export const DUMP_GROUP = 'dumps';
-export const DUMP_CASE_NAMES: readonly string[] = ['scan/dump@1g', 'scan/read-pages@1g', 'decode/dump@256m', 'decode/dump@4g', 'dtb/raw@4g'];
+export const DUMP_CASE_NAMES: readonly string[] = [
+  'scan/dump@1g',
+  'scan/read-pages@1g',
+  'decode/dump@256m',
+  'decode/dump@4g',
+  'dtb/raw@4g',
+  // bench/open-captures.ts: OPEN_FORMATS, in that order.
+  ...['dump', 'rdmp', 'dump32', 'lime', 'elf', 'vmware'].map((f) => `open/${f}@4g`),
+];
 
 /** Every name a results.json may hold, in table order. */
 export const CASE_NAMES: readonly string[] = [

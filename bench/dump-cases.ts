@@ -11,6 +11,10 @@
  *   decode/dump@4g       the same tree in a sparse dump of a 4 GiB machine
  *   dtb/raw@4g           open + findDtb (with the root) + close of a sparse raw image of a 4 GiB
  *                        machine whose kernel PML4 is in the low self-map window, no low stub
+ *   open/<format>@4g     open + a first translated read of the root + close of a sparse capture
+ *                        of a 4 GiB machine, for each format of bench/open-captures.ts (dump,
+ *                        rdmp, dump32, lime, elf, vmware): the six interleaved in one process,
+ *                        compared with open/dump@4g
  *
  * The dumps are written sparse (every RAM page "stored", only pages with content written) to a
  * temporary folder, removed afterwards. `dumpCases()` is for bench/run.ts; run alone:
@@ -19,7 +23,7 @@
  *   node --import tsx bench/dump-cases.ts child '[<spec json>, ...]'   (what the parent runs: a pair of cases)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,10 +35,11 @@ import { Location, SegmentImage } from '../src/codec/image.js';
 import { decodeTree } from '../src/tree/decode.js';
 import { scanImage } from '../src/tree/scan.js';
 import { buildFixture, decodeOptionsOf, readDescription } from '../scripts/fixtures.js';
+import { OPEN_FORMATS, type OpenFile, openAndRead, writeOpenCaptures } from './open-captures.js';
 
 export interface DumpCaseResult {
   name: string;
-  /** TCP blocks: of the decoded tree, or of the trees buried in the scanned memory. */
+  /** TCP blocks: of the decoded tree, or of the trees buried in the scanned memory (0: no tree, the open cases). */
   blocks: number;
   medianMs: number;
   minMs: number;
@@ -47,7 +52,7 @@ export interface DumpCaseResult {
   imageBytes?: number;
 }
 
-type Kind = 'scan' | 'read-pages' | 'decode' | 'dtb';
+type Kind = 'scan' | 'read-pages' | 'decode' | 'dtb' | 'open';
 
 interface ChildSpec {
   name: string;
@@ -61,6 +66,8 @@ interface ChildSpec {
   expectRoots?: string[];
   /** The DTB the search must find (checked once before timing). */
   expectDtb?: string;
+  /** The capture an 'open' case opens. */
+  open?: OpenFile;
 }
 
 interface ChildResult {
@@ -210,6 +217,24 @@ export async function dumpCases(
       const { root, dtb } = buildDtbRaw(fraw, 1 << 20);
       pairs.push([{ name: 'dtb/raw@4g', kind: 'dtb', file: fraw, root: hex(root), fixture: '', warmup: 20, runs: 100, expectDtb: hex(dtb), blocks: largeTcp }]);
     }
+    const openWanted = OPEN_FORMATS.filter((f) => wanted(`open/${f}@4g`));
+    if (openWanted.length) {
+      // open/dump@4g is what the others are compared with: it runs whenever one of them does.
+      const formats = OPEN_FORMATS.filter((f) => f === 'dump' || openWanted.includes(f));
+      pairs.push(
+        writeOpenCaptures(dir, formats).map((f) => ({
+          name: `open/${f.format}@4g`,
+          kind: 'open' as const,
+          file: f.file,
+          root: f.root,
+          fixture: '',
+          warmup: 100,
+          runs: 500,
+          open: f,
+          blocks: 0, // no tree: a first read of 64 bytes
+        })),
+      );
+    }
     log(`dump-cases: dumps written in ${((performance.now() - t) / 1000).toFixed(1)} s to ${dir}`);
     for (const pair of pairs) {
       t = performance.now();
@@ -293,6 +318,12 @@ function prepare(spec: ChildSpec): () => unknown {
       if (got !== spec.expectDtb) throw new Error(`${spec.name}: found DTB ${got}, not ${spec.expectDtb}`);
       return run;
     }
+    case 'open': {
+      const f = spec.open!;
+      const run = (): number => openAndRead(f);
+      run(); // checked: readRoot throws unless the root's bytes are the pattern
+      return run;
+    }
     case 'decode': {
       const options = decodeOptionsOf(readDescription(spec.fixture));
       const root = BigInt(spec.root);
@@ -337,7 +368,9 @@ function child(pair: ChildSpec[]): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Real paths on both sides: Node runs a module by its real path, and the bundle lives under
+// node_modules, which a git worktree may link to another checkout's.
+if (process.argv[1] && realpathSync(path.resolve(process.argv[1])) === realpathSync(fileURLToPath(import.meta.url))) {
   if (process.argv[2] === 'child') child(JSON.parse(process.argv[3]!) as ChildSpec[]);
   else dumpCases({ keep: process.argv.includes('--keep') }).then((r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`));
 }
