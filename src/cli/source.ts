@@ -7,6 +7,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { type Capture, type CaptureRecognizer, DTB_DISCOVERY, HEAD_BYTES, PAGING_NAMES, CAPTURE_FORMATS, openCaptureImage, regionCapture, sniffContext } from '../capture/open.js';
 import { type Reader, openFileReader } from '../capture/reader.js';
+import { recogniseRefused, refusalError, refusalForName } from '../capture/sources/refused.js';
 import type { CrashDump } from '../codec/dump.js';
 import type { MemoryImage, Segment } from '../codec/image.js';
 import { CaptureError, DecodeError, DumpError, UsageError } from '../errors.js';
@@ -14,6 +15,7 @@ import { type Abi, abiByName } from '../layout/abi.js';
 import { NDIS_REVISIONS, type NdisRevision } from '../layout/descriptor.js';
 import { DEFAULT_NDIS } from '../layout/registry.js';
 import { type Io, STDIO, checkPointerWidth, parseAddress, readFileNamed, readStdin } from './io.js';
+import { progressBar } from './progress.js';
 
 /**
  * The source options, the same on every command that reads a capture (decode, validate, hexdump,
@@ -89,12 +91,14 @@ export const STDIN_NAME = 'standard input';
 
 /** Refuses a crash dump read from standard input: it is read by page, from a seekable file. */
 function refuseDumpOnStdin(bytes: Uint8Array): void {
+  const refused = recogniseRefused(bytes.subarray(0, 16));
+  if (refused && refused.format !== 'minidump') throw refusalError(refused, STDIN_NAME);
   const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(4, bytes.length)).toString('latin1');
   if (head === 'PAGE' || head === 'MDMP') {
     throw new UsageError("standard input holds a crash dump, and a crash dump must be a seekable file: give its path instead of '-'");
   }
   const context = sniffContext({ name: STDIN_NAME, size: bytes.length }, {});
-  const known = CAPTURE_FORMATS.find((f) => f.id !== 'dump' && f.sniff?.(bytes.subarray(0, HEAD_BYTES), context));
+  const known = CAPTURE_FORMATS.find((f) => f.id !== 'dump' && f.id !== 'refused' && f.sniff?.(bytes.subarray(0, HEAD_BYTES), context));
   if (known) {
     throw new UsageError(`standard input holds ${known.label.replace(/ \(.*\)$/, '')}, and a capture must be a seekable file: give its path instead of '-'`);
   }
@@ -201,16 +205,43 @@ export function sniffFile(path: string): CaptureRecognizer | undefined {
   }
 }
 
+/**
+ * Refuses a file in a format this tool recognises only to refuse (kdump-compressed, hibernation,
+ * AVML...) with that format's one-line way forward (CaptureError, exit 3), whatever the command.
+ */
+export function refuseRefused(path: string, known: CaptureRecognizer | undefined = path === STDIO ? undefined : sniffFile(path)): void {
+  if (known?.id !== 'refused') return;
+  let fd: number | undefined;
+  const head = new Uint8Array(16);
+  try {
+    fd = openSync(path, 'r');
+    readSync(fd, head, 0, 16, 0);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  const refusal = recogniseRefused(head);
+  if (refusal) throw refusalError(refusal, path);
+}
+
 /** How messages name a capture of a format. */
 function whatOf(format: string): string {
-  return format === 'dump' ? 'a crash dump' : format === 'raw' ? 'a physical image' : (CAPTURE_FORMATS.find((f) => f.id === format)?.label.replace(/ \(.*\)$/, '') ?? `a ${format} capture`);
+  return format === 'dump' || format === 'dump32' ? 'a crash dump' : format === 'raw' ? 'a physical image' : (CAPTURE_FORMATS.find((f) => f.id === format)?.label.replace(/ \(.*\)$/, '') ?? `a ${format} capture`);
 }
 
 /** Opens a capture file through the capture layer: the format from its bytes (or `format`), the DTB from it or `dtb`. */
-function openCaptureFile(path: string, format: string | undefined, dtb: bigint | undefined, probes: bigint[], abi: Abi, ndis: NdisRevision): Source {
+function openCaptureFile(path: string, format: string | undefined, dtb: bigint | undefined, probes: bigint[], abi: Abi, ndis: NdisRevision, io?: Io): Source {
   const reader = inFile(path, () => openFileReader(path));
-  const capture = inFile(path, () => openCaptureImage(reader, { ...(format ? { format } : {}), ...(dtb === undefined ? {} : { dtb }), probes, sibling: siblingOf(path) }));
-  const kind: SourceKind = capture.format === 'dump' ? 'dump' : capture.format === 'raw' ? 'physical' : 'capture';
+  // DTB discovery of a large image scans it: a bar on stderr says how far.
+  const bar = io ? progressBar(io, 'finding the DTB') : undefined;
+  let capture: Capture;
+  try {
+    capture = inFile(path, () =>
+      openCaptureImage(reader, { ...(format ? { format } : {}), ...(dtb === undefined ? {} : { dtb }), probes, sibling: siblingOf(path), ...(bar ? { progress: (done: number, total: number) => bar.update(done, total) } : {}) }),
+    );
+  } finally {
+    bar?.end();
+  }
+  const kind: SourceKind = capture.format === 'dump' || capture.format === 'dump32' ? 'dump' : capture.format === 'raw' ? 'physical' : 'capture';
   return {
     kind,
     capture,
@@ -227,7 +258,7 @@ function openCaptureFile(path: string, format: string | undefined, dtb: bigint |
   };
 }
 
-function openPhysicalSource(path: string, dtbText: string | undefined, probes: bigint[], abi: Abi, ndis: NdisRevision): Source {
+function openPhysicalSource(path: string, dtbText: string | undefined, probes: bigint[], abi: Abi, ndis: NdisRevision, io?: Io): Source {
   if (path === STDIO) throw new UsageError("--physical: a physical memory image must be a seekable file: give its path, not '-' (standard input)");
   if (dtbText === undefined && DTB_DISCOVERY.length === 0) {
     throw new UsageError('--physical IMAGE needs --dtb HEX: the physical address of the PML4 (a CR3 or DirectoryTableBase of the captured machine)');
@@ -235,8 +266,9 @@ function openPhysicalSource(path: string, dtbText: string | undefined, probes: b
   const dtb = dtbText === undefined ? undefined : parseAddress(dtbText, '--dtb');
   if (looksLikeDump(path)) throw new UsageError(`${path} is a crash dump, not a raw physical image: give it as IMAGE, without --physical`);
   const known = sniffFile(path);
+  refuseRefused(path, known);
   if (known) throw new UsageError(`${path} is ${known.label}, not a raw physical image: give it as IMAGE, without --physical`);
-  return openCaptureFile(path, 'raw', dtb, probes, abi, ndis);
+  return openCaptureFile(path, 'raw', dtb, probes, abi, ndis, io);
 }
 
 export interface SourceValues {
@@ -271,7 +303,7 @@ export function openSource(values: SourceValues, positionals: string[], io?: Io,
     if (values.segment?.length || positionals.length || values.base !== undefined) {
       throw new UsageError(`give one source: IMAGE ${names('--base')} HEX, ${names('--segment')} FILE@HEX, a crash dump, or ${names('--physical')} IMAGE ${names('--dtb')} HEX`);
     }
-    return checkAbi(openPhysicalSource(values.physical, values.dtb, probes, abi, ndis), values.abi, names);
+    return checkAbi(openPhysicalSource(values.physical, values.dtb, probes, abi, ndis, io), values.abi, names);
   }
   const segments: Segment[] = [];
   if (values.segment?.length) {
@@ -288,21 +320,25 @@ export function openSource(values: SourceValues, positionals: string[], io?: Io,
   } else {
     if (positionals.length !== 1) throw new UsageError(`expected one IMAGE file, got ${positionals.length}`);
     const path = positionals[0]!;
-    const dump = path !== STDIO && looksLikeDump(path, true);
-    const known = path === STDIO || dump ? undefined : sniffFile(path);
+    const sniffed = path === STDIO ? undefined : sniffFile(path);
+    refuseRefused(path, sniffed);
+    const dump = path !== STDIO && (sniffed?.id === 'dump' || sniffed?.id === 'dump32' || (!sniffed && looksLikeDump(path, true)));
+    const known = dump ? undefined : sniffed;
     if (dump || known) {
       // (A file cut short inside its signature is no dump to give --base to: the reader says why.)
       if (values.base !== undefined && (known || signatureOf(path).length === 8)) {
         throw new UsageError(`${path} is ${known ? known.label.replace(/ \(.*\)$/, '') : 'a crash dump'}: ${known ? 'the capture' : 'its page tables'} give${known ? 's' : ''} the addresses, so ${names('--base')} does not apply (give --root HEX)`);
       }
       const dtb = values.dtb === undefined ? undefined : parseAddress(values.dtb, names('--dtb'));
-      return checkAbi(openCaptureFile(path, dump ? 'dump' : undefined, dtb, probes, abi, ndis), values.abi, names);
+      return checkAbi(openCaptureFile(path, dump && !sniffed ? 'dump' : undefined, dtb, probes, abi, ndis, io), values.abi, names);
     }
     if (path === STDIO && values.base === undefined) {
       // A dump piped in is refused as such, not asked for a --base.
       if (io) refuseDumpOnStdin(readStdin(io));
     }
     if (values.base === undefined) {
+      const byName = path === STDIO ? undefined : refusalForName(path);
+      if (byName) throw refusalError(byName, path);
       throw new UsageError(
         values.dtb !== undefined
           ? `${path} is not a crash dump: a raw physical image is given as --physical IMAGE --dtb HEX`
@@ -396,6 +432,7 @@ export function reportWarnings(source: Source, io: Io): void {
  * (complete, encode --onto): usage, exit 2. Dumps are evidence and stay read-only here.
  */
 export function refuseCapture(command: string, path: string | undefined, physical: string | undefined): void {
+  if (path !== undefined) refuseRefused(path);
   if (physical !== undefined) {
     throw new UsageError(`${command} writes into a region capture (IMAGE --base HEX); physical images (--physical) are read-only here`);
   }

@@ -6,7 +6,8 @@ import { escapeText, jsonText } from '../../codec/text.js';
 import { OffloadError, UsageError } from '../../errors.js';
 import { paletteFor, type Palette } from '../format-tree.js';
 import { EXIT, type Io, STDIO, parseAddress, parseOptions, refuseOptions } from '../io.js';
-import { SOURCE_OPTIONS, inFile, looksLikeDump, openSource, siblingOf, sniffFile } from '../source.js';
+import { progressBar } from '../progress.js';
+import { SOURCE_OPTIONS, inFile, looksLikeDump, openSource, refuseRefused, siblingOf, sniffFile } from '../source.js';
 
 export const INFO_HELP = `Usage: ndis-offload info CAPTURE [--dtb HEX] [--json]
        ndis-offload info --physical IMAGE --dtb HEX [--json]
@@ -174,21 +175,29 @@ export function runInfo(argv: string[], io: Io): number {
   const path = positionals[0]!;
   if (path === STDIO) throw new UsageError("a crash dump must be a seekable file: give its path, not '-' (standard input)");
   if (values.abi !== undefined) throw new UsageError(`--abi does not apply to info ${path}: info reports the ABI the capture's paging gives (--abi applies to IMAGE --base and --physical)`);
+  const sniffed = sniffFile(path);
+  refuseRefused(path, sniffed);
   const dumpLike = looksLikeDump(path, true);
-  if (!dumpLike && !sniffFile(path)) {
+  if (!dumpLike && !sniffed) {
     // Nothing in its bytes names a capture: the dump reader says what the file is not.
     inFile(path, () => openDump(path)).close();
     throw new UsageError(`${path}: not a capture`);
   }
   const reader = inFile(path, () => openFileReader(path));
   const dtb = values.dtb === undefined ? undefined : parseAddress(values.dtb, '--dtb');
-  const physical = inFile(path, () => openPhysicalCapture(reader, { ...(dumpLike ? { format: 'dump' } : {}), sibling: siblingOf(path) }));
+  const physical = inFile(path, () => openPhysicalCapture(reader, { ...(dumpLike && !sniffed ? { format: 'dump' } : {}), sibling: siblingOf(path) }));
   const extra: string[] = [];
   let space: { dtb: Capture['dtb']; paging: Capture['paging'] | undefined; abi: Capture['abi'] };
   try {
     // Whether the address space opens: the DTB's frame stored, a machine whose paging is read.
     try {
-      const c = captureAddressSpace(physical, path, dtb === undefined ? {} : { dtb });
+      const bar = progressBar(io, 'finding the DTB');
+      let c: Capture;
+      try {
+        c = captureAddressSpace(physical, path, { ...(dtb === undefined ? {} : { dtb }), progress: (done, total) => bar.update(done, total) });
+      } finally {
+        bar.end();
+      }
       space = { dtb: c.dtb, paging: c.paging, abi: c.abi };
     } catch (e) {
       if (!(e instanceof OffloadError)) throw e;
