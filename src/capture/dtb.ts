@@ -365,7 +365,7 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
 
   const best = all.sort(byEvidence).slice(0, 3);
   const why = best.length === 0 ? 'no page of it is a top-level page table that maps itself' : `${rejectedSeen} candidate(s), none confirmed: ${best.map((c) => `${hex(c.dtb)} (${c.evidence.rejected})`).join('; ')}`;
-  throw new CaptureError('raw image', 0, `no kernel DirectoryTableBase found in ${physical.describe()} (${framesScanned} frames scanned): ${why}; give it with --dtb`);
+  throw new CaptureError('DTB discovery', 0, `no kernel DirectoryTableBase found in ${physical.describe()} (${framesScanned} frames scanned): ${why}; give it with --dtb`);
 }
 
 /** Confirmed first; then the root block, KUSER_SHARED_DATA, kernel entries; the stub before scans; lower addresses first. */

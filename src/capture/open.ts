@@ -458,7 +458,7 @@ export function openPhysicalCapture(reader: Reader, options: OpenCaptureOptions 
     const format = options.format !== undefined ? CAPTURE_FORMATS.find((f) => f.id === options.format) : recognizeCapture(source, options);
     if (!format) {
       if (options.format !== undefined) throw new UsageError(`unknown capture format '${options.format}' (known: ${CAPTURE_FORMATS.map((f) => f.id).join(', ')})`);
-      const sniffed = CAPTURE_FORMATS.filter((f) => f.sniff).map((f) => f.label);
+      const sniffed = CAPTURE_FORMATS.filter((f) => f.sniff && f.id !== 'refused').map((f) => f.label);
       throw new CaptureError('capture', 0, `${reader.name} is not a capture this library recognises (${sniffed.join(', ')}); a raw image is opened with format 'raw'`);
     }
     return format.open(source, options, sniffContext(source, options));

@@ -10,7 +10,8 @@ import { main } from '../../src/cli/main.js';
 import { writeRawPhysical } from '../../src/codec/dump-writer.js';
 import { PAGE_SIZE } from '../../src/codec/physical.js';
 import type { TreeDocument } from '../../src/tree/document.js';
-import { writeLime } from '../support/capture-writers.js';
+import type { AddressSpace } from '../../src/codec/dump-builder.js';
+import { writeElfCore, writeLime } from '../support/capture-writers.js';
 import { SELF_MAP, kernelSpace } from '../support/dtb-images.js';
 import { normalised, standardSpace, standardTrees, writeRegion } from '../support/dump-trees.js';
 import { writeVmware } from '../support/vmware-writers.js';
@@ -82,6 +83,19 @@ describe('32-bit crash dumps: PAE and non-PAE, the x86 ABI from the dump', () =>
       expect(info.out).toMatch(/\nABI +x86\n/);
       expect(info.out).toContain(kind.startsWith('PAE') ? 'PAE 3-level paging' : '32-bit 2-level paging (no PAE)');
       expect(info.out).toMatch(/\nDTB +0x[0-9a-f]+ from the header: DUMP_HEADER32\.DirectoryTableBase 0x[0-9a-f]+ \(file offset 0x10\), PaeEnabled [01] \(file offset 0x5c\)\n/);
+    });
+  }
+  // ELF32 cores of 32-bit guests: CR4.PAE in the CPU note chooses PAE or non-PAE paging.
+  for (const paging of ['pae', 'non-pae'] as const) {
+    const space = buildX86Space(x86Regions(trees), { paging, scatter: 9, selfMap: true });
+    const cr4 = paging === 'pae' ? 1n << 5n : 1n << 4n;
+    const core = file(`${paging}.elf`, writeElfCore({ ...space, entryOf: () => undefined } as AddressSpace, { producer: 'qemu', elfClass: 32, cr4 }).toBytes());
+    it(`an ELF32 core of a ${paging} guest: decode with only --root, info names its paging and the x86 ABI`, async () => {
+      for (const t of trees) await sameAsRegion([core], regions.get(t.name)!, t.root, argsOf(t), ['--abi', 'x86']);
+      const info = await run(['info', core]);
+      expect(info.code).toBe(0);
+      expect(info.out).toMatch(/\nABI +x86\n/);
+      expect(info.out).toContain(paging === 'pae' ? 'PAE 3-level paging' : '32-bit 2-level paging (no PAE)');
     });
   }
   it('--abi x64 on a 32-bit dump is refused, naming what the dump is', async () => {
