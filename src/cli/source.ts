@@ -5,7 +5,7 @@
  * closed by `close()`; commands call it when they are done, error or not.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { type Capture, type CaptureRecognizer, DTB_DISCOVERY, HEAD_BYTES, PAGING_NAMES, CAPTURE_FORMATS, openCaptureImage, regionCapture, sniffContext } from '../capture/open.js';
+import { type Capture, type CaptureRecognizer, HEAD_BYTES, PAGING_NAMES, CAPTURE_FORMATS, openCaptureImage, regionCapture, sniffContext } from '../capture/open.js';
 import { type Reader, openFileReader } from '../capture/reader.js';
 import { recogniseRefused, refusalError, refusalForName } from '../capture/sources/refused.js';
 import type { CrashDump } from '../codec/dump.js';
@@ -35,19 +35,26 @@ export const SOURCE_OPTIONS = {
 export const SOURCES_HELP = `  IMAGE --base HEX          a file of captured memory whose first byte is at virtual address HEX
                             (IMAGE '-': standard input)
   --segment FILE@HEX ...    several captured regions (instead of IMAGE --base)
-  MEMORY.DMP                a 64-bit Windows kernel crash dump (full or bitmap), recognised by
-                            its signature: no --base, the dump's page tables give the addresses
+  MEMORY.DMP                a Windows kernel crash dump, 64-bit (PAGEDU64, full or bitmap) or
+                            32-bit (PAGEDUMP, PAE or not: the ABI is x86), recognised by its
+                            signature: no --base, the dump's page tables give the addresses
                             (--dtb HEX reads through another DirectoryTableBase); a dump must be
                             a seekable file, not standard input
-  CAPTURE                   a LiME capture or an ELF core of a virtual machine (QEMU, VirtualBox),
-                            recognised by its bytes like a dump: the DTB is the CR3 of the CPU
-                            that maps kernel space (LiME records none: give --dtb HEX)
-  --physical IMAGE --dtb HEX
-                            a raw physical memory image, read through the x64 page tables whose
-                            PML4 is at physical address HEX (a CR3 / DirectoryTableBase)
-  --abi x64|x86             ABI of the captured machine (default x64; dumps and physical images
-                            are x64); addresses beyond its pointers (x86: 32 bits) are refused
-  --ndis 6.0|6.1            NDIS revision of the host (default 6.1; 6.0 has no DWnd)`;
+  CAPTURE                   a LiME capture, an ELF core of a virtual machine (QEMU, VirtualBox)
+                            or a VMware capture (a .vmem with its .vmss/.vmsn beside it, or the
+                            state file itself), recognised by its bytes like a dump: the DTB is
+                            the CR3 of the CPU that maps kernel space (LiME records none: it is
+                            searched for, as for --physical)
+  --physical IMAGE [--dtb HEX]
+                            a raw physical memory image (a .vmem alone too), read through the x64
+                            page tables whose PML4 is at physical address HEX (a CR3); without
+                            --dtb the kernel's is found (the low stub, then self-mapping tables
+                            confirmed by KUSER_SHARED_DATA and the root; a progress bar on stderr)
+  --abi x64|x86             ABI of the captured machine (default x64; a capture's paging gives
+                            its own); addresses beyond its pointers (x86: 32 bits) are refused
+  --ndis 6.0|6.1            NDIS revision of the host (default 6.1; 6.0 has no DWnd)
+Kdump-compressed, makedumpfile-flattened, hibernation, AVML and Hyper-V saved-state files are
+recognised and refused with what to capture instead (exit 3).`;
 
 /** Parses --ndis: a revision this project has layouts for; any other is refused with the list. */
 export function parseNdis(text: string | undefined): NdisRevision {
@@ -260,9 +267,6 @@ function openCaptureFile(path: string, format: string | undefined, dtb: bigint |
 
 function openPhysicalSource(path: string, dtbText: string | undefined, probes: bigint[], abi: Abi, ndis: NdisRevision, io?: Io): Source {
   if (path === STDIO) throw new UsageError("--physical: a physical memory image must be a seekable file: give its path, not '-' (standard input)");
-  if (dtbText === undefined && DTB_DISCOVERY.length === 0) {
-    throw new UsageError('--physical IMAGE needs --dtb HEX: the physical address of the PML4 (a CR3 or DirectoryTableBase of the captured machine)');
-  }
   const dtb = dtbText === undefined ? undefined : parseAddress(dtbText, '--dtb');
   if (looksLikeDump(path)) throw new UsageError(`${path} is a crash dump, not a raw physical image: give it as IMAGE, without --physical`);
   const known = sniffFile(path);
@@ -301,7 +305,7 @@ export function openSource(values: SourceValues, positionals: string[], io?: Io,
   const probes = probesOf(values.root);
   if (values.physical !== undefined) {
     if (values.segment?.length || positionals.length || values.base !== undefined) {
-      throw new UsageError(`give one source: IMAGE ${names('--base')} HEX, ${names('--segment')} FILE@HEX, a crash dump, or ${names('--physical')} IMAGE ${names('--dtb')} HEX`);
+      throw new UsageError(`give one source: IMAGE ${names('--base')} HEX, ${names('--segment')} FILE@HEX, a crash dump, or ${names('--physical')} IMAGE [${names('--dtb')} HEX]`);
     }
     return checkAbi(openPhysicalSource(values.physical, values.dtb, probes, abi, ndis, io), values.abi, names);
   }
@@ -341,7 +345,7 @@ export function openSource(values: SourceValues, positionals: string[], io?: Io,
       if (byName) throw refusalError(byName, path);
       throw new UsageError(
         values.dtb !== undefined
-          ? `${path} is not a crash dump: a raw physical image is given as --physical IMAGE --dtb HEX`
+          ? `${path} is not a crash dump: a raw physical image is given as --physical IMAGE [--dtb HEX]`
           : path !== STDIO && /\.dmp$/i.test(path)
             ? `${path} is not a crash dump (it does not start with a PAGE signature): as a region of captured memory it needs --base HEX, the virtual address of its first byte`
             : `--base HEX is required: the virtual address of the first byte of ${path === STDIO ? STDIN_NAME : path} (crash dumps need none)`,

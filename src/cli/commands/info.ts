@@ -10,14 +10,16 @@ import { progressBar } from '../progress.js';
 import { SOURCE_OPTIONS, inFile, looksLikeDump, openSource, refuseRefused, siblingOf, sniffFile } from '../source.js';
 
 export const INFO_HELP = `Usage: ndis-offload info CAPTURE [--dtb HEX] [--json]
-       ndis-offload info --physical IMAGE --dtb HEX [--json]
+       ndis-offload info --physical IMAGE [--dtb HEX] [--json]
        ndis-offload info IMAGE --base HEX | --segment FILE@HEX ... [--json]
 
 What a capture says about itself, and how it is read: format and variant, machine, ABI, paging
-mode, the DTB and where it came from (the dump header, a CPU's CR3 in an ELF core, --dtb), the
-physical memory ranges, each CPU's CR3 where the format records them, and anything odd. For a
-64-bit Windows crash dump also its header: dump type, OS build, processors, bugcheck code and
-parameters, system time, how many pages the file stores. Reads headers and notes only.
+mode, the DTB and where it came from (the dump header, a CPU's CR3 in an ELF core or a VMware
+state file, discovery with its evidence, --dtb), the physical memory ranges, each CPU's CR3 where
+the format records them, and anything odd. For a 64-bit Windows crash dump also its header: dump
+type, OS build, processors, bugcheck code and parameters, system time, how many pages the file
+stores. Reads headers and notes only, except when the DTB of a raw image or LiME capture is
+searched for (a progress bar on stderr for large images).
 
 Options:
   --dtb HEX                 read through this DTB instead of the capture's own
@@ -26,6 +28,8 @@ Options:
 Examples:
   ndis-offload info fixtures/sample-x64.dmp
   ndis-offload info guest.elf
+  ndis-offload info guest.vmem
+  ndis-offload info --physical memory.raw
   ndis-offload info MEMORY.DMP --json | jq .bugCheck`;
 
 /** Names of the bugchecks a dump of a network driver problem most often carries. */

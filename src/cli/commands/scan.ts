@@ -7,7 +7,7 @@ import { progressBar } from '../progress.js';
 import { SOURCES_HELP, SOURCE_OPTIONS, inFile, openSource, reportWarnings } from '../source.js';
 
 export const SCAN_HELP = `Usage: ndis-offload scan MEMORY.DMP|CAPTURE [--limit N] [--json]
-       ndis-offload scan --physical IMAGE --dtb HEX [--limit N] [--json]
+       ndis-offload scan --physical IMAGE [--dtb HEX] [--limit N] [--json]
        ndis-offload scan IMAGE --base HEX [--abi x64|x86] [--limit N] [--json]
 
 Finds offload state trees nobody gave an address for: looks at every mapped page (the kernel
