@@ -30,7 +30,7 @@ import type { AbsentRange } from './physical-ranges.js';
 import { type Reader, asByteSource, readAt } from './reader.js';
 import type { CaptureMemory, CpuState, OpenSourceOptions } from './source.js';
 import { type X86Paging, X86PagedImage } from './address-spaces/x86-paging.js';
-import { type DtbStrategy, DTB_STRATEGIES, findDtb } from './dtb.js';
+import { type DtbStrategy, ALL_DTB_STRATEGIES, findDtb } from './dtb.js';
 import { HDR32, isDump32, openDump32 } from './sources/dump32.js';
 import { isElf, openElfCore } from './sources/elf-core.js';
 import { isLime, openLime } from './sources/lime.js';
@@ -230,7 +230,7 @@ export function registerDtbDiscovery(discover: DtbDiscoverer): void {
  * When no candidate is confirmed its CaptureError (naming the best rejected ones) is the answer.
  */
 function discoverBySelfMap(physical: PhysicalMemory, context: DiscoveryContext): DiscoveredDtb | undefined {
-  const strategies: readonly DtbStrategy[] = context.machine === undefined ? DTB_STRATEGIES : DTB_STRATEGIES.filter((s) => (s.paging === 'x64') === (context.machine === 'x64'));
+  const strategies: readonly DtbStrategy[] = context.machine === undefined ? ALL_DTB_STRATEGIES : ALL_DTB_STRATEGIES.filter((s) => (s.paging === 'x64') === (context.machine === 'x64'));
   if (strategies.length === 0) return undefined;
   const found = findDtb(physical, { strategies, ...(context.probes.length ? { root: context.probes[0]! } : {}), ...(context.progress ? { progress: context.progress } : {}) });
   return { dtb: found.dtb, paging: found.paging, evidence: found.summary };

@@ -15,7 +15,7 @@ import { writeElfCore, writeLime } from '../support/capture-writers.js';
 import { SELF_MAP, kernelSpace } from '../support/dtb-images.js';
 import { normalised, standardSpace, standardTrees, writeRegion } from '../support/dump-trees.js';
 import { writeVmware } from '../support/vmware-writers.js';
-import { type PlacedX86Tree, buildX86Space, writeBitmapDump32, writeFullDump32, x86Regions, x86Trees } from '../support/x86-dumps.js';
+import { type PlacedX86Tree, buildX86Space, writeBitmapDump32, writeFullDump32, writeRawPhysical32, x86Regions, x86Trees } from '../support/x86-dumps.js';
 
 async function run(argv: string[], io: { errIsTty?: boolean } = {}): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -96,6 +96,25 @@ describe('32-bit crash dumps: PAE and non-PAE, the x86 ABI from the dump', () =>
       expect(info.code).toBe(0);
       expect(info.out).toMatch(/\nABI +x86\n/);
       expect(info.out).toContain(paging === 'pae' ? 'PAE 3-level paging' : '32-bit 2-level paging (no PAE)');
+    });
+  }
+  // Raw images of 32-bit machines with no --dtb: the PAE PDPT (in the middle of its page) or the
+  // non-PAE self-mapping page directory is found, confirmed by KUSER_SHARED_DATA at 0xffdf0000.
+  for (const paging of ['pae', 'non-pae'] as const) {
+    const kuser = { address: 0xffdf0000, bytes: Uint8Array.from([0, 0, 0, 0, 0, 0, 0xa0, 0x0f]) };
+    const space = buildX86Space([...x86Regions(trees), kuser], { paging, scatter: 11, selfMap: true });
+    const raw = file(`${paging}.raw`, writeRawPhysical32(space).toBytes());
+    it(`a raw image of a ${paging} machine with no --dtb: decode, scan and info`, async () => {
+      for (const t of trees) await sameAsRegion(['--physical', raw], regions.get(t.name)!, t.root, argsOf(t), ['--abi', 'x86']);
+      const out = await scanRoots(['--physical', raw]);
+      for (const t of trees) expect(out).toContain(`"address": "${hex(t.root)}"`);
+      const info = await run(['info', '--physical', raw]);
+      expect(info.code).toBe(0);
+      expect(info.out).toMatch(/\nABI +x86\n/);
+      const dtb = hex(space.dtb & (paging === 'pae' ? ~0x1fn : ~0xfffn));
+      expect(info.out).toMatch(
+        new RegExp(`\\nDTB +${dtb} from discovery: DTB ${dtb} \\(${paging}, ${paging === 'pae' ? 'PDPT scan in the page at 0x[0-9a-f]+000: ' : 'self-map scan at 0x[0-9a-f]+: self-map index 0x300, \\d+ kernel entries, '}KUSER_SHARED_DATA mapped\\)\\n`),
+      );
     });
   }
   it('--abi x64 on a 32-bit dump is refused, naming what the dump is', async () => {
