@@ -22,9 +22,10 @@
 import type { Location as LocationType, MemoryImage } from '../codec/image.js';
 import { Location } from '../codec/image.js';
 import { PagedImage } from '../codec/paged.js';
+import { X86PagedImage } from './address-spaces/x86-paging.js';
 import { PAGE_SIZE, type PhysicalMemory } from '../codec/physical.js';
 import { CaptureError } from '../errors.js';
-import { type Abi, X64 } from '../layout/abi.js';
+import { type Abi, X64, X86 } from '../layout/abi.js';
 import { layoutOf } from '../layout/registry.js';
 
 export type PagingMode = 'x64' | 'pae' | 'non-pae';
@@ -86,7 +87,8 @@ export interface DtbStrategy {
 
 export interface SelfMapHit {
   readonly dtb: bigint;
-  readonly selfMapIndex: number;
+  /** The entry that maps the table itself; undefined for PAE, whose PDPT is found, not a self-map. */
+  readonly selfMapIndex: number | undefined;
   readonly kernelEntries: number;
   readonly userEntries: number;
 }
@@ -171,7 +173,79 @@ export const X64_STRATEGY: DtbStrategy = {
   open: (physical, dtb) => new PagedImage(physical, dtb, { tlbEntries: 16 }),
 };
 
+/** x86 KUSER_SHARED_DATA, PAE or not. */
+const KUSER_X86 = 0xffdf0000n;
+/** Non-PAE: the page directory maps itself at PD[0x300] (page tables at 0xC0000000, the directory at 0xC0300000). */
+const NON_PAE_SELF_MAP = 0x300;
+
+/**
+ * 32-bit 2-level paging. Self-map: PD[0x300] is present, not a 4 MiB page, and points to the page
+ * itself; no present entry points past the end of physical memory or has the reserved bit 21 of
+ * a 4 MiB PDE set.
+ */
+export const NON_PAE_STRATEGY: DtbStrategy = {
+  paging: 'non-pae',
+  abi: X86,
+  kuserSharedData: KUSER_X86,
+  selfMap(w: Uint32Array, at: number, address: number, frameLimit: number): SelfMapHit | undefined {
+    const pfn = address / PAGE_SIZE;
+    if (pfn >= TWO20) return undefined; // a page directory is below 4 GiB (CR3 has 32 bits)
+    const e = w[at + NON_PAE_SELF_MAP]!;
+    if ((e & 1) === 0 || (e & 0x80) !== 0 || e >>> 12 !== pfn) return undefined;
+    let kernelEntries = 0;
+    let userEntries = 0;
+    for (let i = 0; i < 1024; i++) {
+      const x = w[at + i]!;
+      if ((x & 1) === 0) continue;
+      if ((x & 0x80) !== 0) {
+        if ((x & 0x200000) !== 0) return undefined;
+      } else if (x >>> 12 >= frameLimit) return undefined;
+      if (i === NON_PAE_SELF_MAP) continue;
+      if (i >= 0x200) kernelEntries++;
+      else userEntries++;
+    }
+    return { dtb: BigInt(address), selfMapIndex: NON_PAE_SELF_MAP, kernelEntries, userEntries };
+  },
+  open: (physical, dtb) => new X86PagedImage(physical, dtb, { paging: 'non-pae', tlbEntries: 16 }),
+};
+
+/**
+ * PAE 3-level paging. The DTB is a 32-byte PDPT, anywhere in a page (Windows keeps several
+ * processes' in one page), so the scan looks for one: four present entries with no reserved bit
+ * (bits 2..1, 8..5 and 63..52) pointing to four distinct frames inside memory. Any process's PDPT
+ * maps the kernel half on 32-bit Windows; KUSER_SHARED_DATA and the root confirm it. The first
+ * such slot of a page is the candidate.
+ */
+export const PAE_STRATEGY: DtbStrategy = {
+  paging: 'pae',
+  abi: X86,
+  kuserSharedData: KUSER_X86,
+  selfMap(w: Uint32Array, at: number, address: number, frameLimit: number): SelfMapHit | undefined {
+    if (address >= 2 ** 32) return undefined; // CR3 has 32 bits
+    slots: for (let slot = 0; slot < PAGE_SIZE / 32; slot++) {
+      const b = at + slot * 8;
+      // The cheap test first: PDPTE 0 present with no reserved low bit.
+      if ((w[b]! & 0x1e7) !== 1) continue;
+      const pfns: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const lo = w[b + 2 * i]!;
+        const hi = w[b + 2 * i + 1]!;
+        if ((lo & 0x1e7) !== 1 || (hi & 0xfff00000) !== 0) continue slots;
+        const pfn = (hi & 0xfffff) * TWO20 + (lo >>> 12);
+        if (pfn === 0 || pfn >= frameLimit || pfns.includes(pfn)) continue slots;
+        pfns.push(pfn);
+      }
+      return { dtb: BigInt(address + slot * 32), selfMapIndex: undefined, kernelEntries: 2, userEntries: 2 };
+    }
+    return undefined;
+  },
+  open: (physical, dtb) => new X86PagedImage(physical, dtb, { paging: 'pae', tlbEntries: 16 }),
+};
+
+/** The default search: x64 only (findDtb's callers add the x86 strategies when the machine may be 32-bit). */
 export const DTB_STRATEGIES: readonly DtbStrategy[] = [X64_STRATEGY];
+/** Every paging mode, x64 first: for an image that says nothing of its machine. */
+export const ALL_DTB_STRATEGIES: readonly DtbStrategy[] = [X64_STRATEGY, PAE_STRATEGY, NON_PAE_STRATEGY];
 
 interface Pending {
   dtb: bigint;
@@ -365,7 +439,7 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
 
   const best = all.sort(byEvidence).slice(0, 3);
   const why = best.length === 0 ? 'no page of it is a top-level page table that maps itself' : `${rejectedSeen} candidate(s), none confirmed: ${best.map((c) => `${hex(c.dtb)} (${c.evidence.rejected})`).join('; ')}`;
-  throw new CaptureError('raw image', 0, `no kernel DirectoryTableBase found in ${physical.describe()} (${framesScanned} frames scanned): ${why}; give it with --dtb`);
+  throw new CaptureError('DTB discovery', 0, `no kernel DirectoryTableBase found in ${physical.describe()} (${framesScanned} frames scanned): ${why}; give it with --dtb`);
 }
 
 /** Confirmed first; then the root block, KUSER_SHARED_DATA, kernel entries; the stub before scans; lower addresses first. */
@@ -405,7 +479,7 @@ function rootWhy(image: MemoryImage, root: bigint, abi: Abi): string {
 
 function summarise(c: DtbCandidate): string {
   const e = c.evidence;
-  const how = c.source === 'low-stub' ? `low stub (PROCESSOR_START_BLOCK) at ${hex(c.foundAt)}` : `self-map scan at ${hex(c.foundAt)}`;
+  const how = c.source === 'low-stub' ? `low stub (PROCESSOR_START_BLOCK) at ${hex(c.foundAt)}` : c.paging === 'pae' ? `PDPT scan in the page at ${hex(c.foundAt)}` : `self-map scan at ${hex(c.foundAt)}`;
   const facts = [
     ...(e.selfMapIndex !== undefined ? [`self-map index ${hex(e.selfMapIndex)}`, `${e.kernelEntries} kernel entries`] : []),
     e.kuserSharedData ? 'KUSER_SHARED_DATA mapped' : 'KUSER_SHARED_DATA not mapped',

@@ -29,8 +29,13 @@ import { CaptureError, DecodeError, UsageError } from '../errors.js';
 import type { AbsentRange } from './physical-ranges.js';
 import { type Reader, asByteSource, readAt } from './reader.js';
 import type { CaptureMemory, CpuState, OpenSourceOptions } from './source.js';
+import { type X86Paging, X86PagedImage } from './address-spaces/x86-paging.js';
+import { type DtbStrategy, ALL_DTB_STRATEGIES, findDtb } from './dtb.js';
+import { HDR32, isDump32, openDump32 } from './sources/dump32.js';
 import { isElf, openElfCore } from './sources/elf-core.js';
 import { isLime, openLime } from './sources/lime.js';
+import { recogniseRefused, refusalError } from './sources/refused.js';
+import { isVmwareState, openVmware } from './sources/vmware.js';
 
 /** How virtual addresses are translated: x64 4-level, PAE 3-level, 32-bit 2-level; 'none' for regions. */
 export type PagingMode = 'x64' | 'pae' | 'non-pae' | 'none';
@@ -134,6 +139,8 @@ export interface OpenCaptureOptions extends OpenSourceOptions, PagedImageOptions
   probes?: readonly bigint[];
   /** See SniffContext.sibling. */
   sibling?: (extension: string) => Reader | undefined;
+  /** DTB discovery's progress on a long scan (bytes done, of total); see DiscoveryContext. */
+  progress?: (done: number, total: number) => void;
 }
 
 /** Bytes given to `sniff`. */
@@ -157,7 +164,11 @@ const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 export type AddressSpaceFactory = (physical: PhysicalMemory, dtb: bigint, options: PagedImageOptions) => MemoryImage;
 
 /** One factory per paging mode. PAE and non-PAE plug in with `registerAddressSpace('pae', ...)`. */
-export const ADDRESS_SPACES = new Map<PagingMode, AddressSpaceFactory>([['x64', (physical, dtb, options) => new PagedImage(physical, dtb, options)]]);
+export const ADDRESS_SPACES = new Map<PagingMode, AddressSpaceFactory>([
+  ['x64', (physical, dtb, options) => new PagedImage(physical, dtb, options)],
+  ['pae', (physical, dtb, options) => new X86PagedImage(physical, dtb, { ...options, paging: 'pae' })],
+  ['non-pae', (physical, dtb, options) => new X86PagedImage(physical, dtb, { ...options, paging: 'non-pae' })],
+]);
 
 export function registerAddressSpace(paging: PagingMode, factory: AddressSpaceFactory): void {
   ADDRESS_SPACES.set(paging, factory);
@@ -193,16 +204,36 @@ export interface DiscoveryContext {
   readonly probes: readonly bigint[];
   /** Where to say what was odd (candidates rejected...). */
   readonly warnings: string[];
+  /** Told how far a long scan has come (bytes of physical memory done, of total). */
+  readonly progress?: (done: number, total: number) => void;
 }
 
-/** Finds the kernel DTB in physical memory that records none; undefined when nothing is confirmed. */
+/**
+ * Finds the kernel DTB in physical memory that records none; undefined when it has nothing to say.
+ * A CaptureError (no candidate confirmed, and why) lets the next finder try; when none finds one,
+ * the first such error is the answer.
+ */
 export type DtbDiscoverer = (physical: PhysicalMemory, context: DiscoveryContext) => DiscoveredDtb | undefined;
 
 /** Consulted in order for captures with no DTB of their own. */
-export const DTB_DISCOVERY: DtbDiscoverer[] = [];
+export const DTB_DISCOVERY: DtbDiscoverer[] = [discoverBySelfMap];
 
+/** Adds a finder, asked after those registered before it and before the library's own self-map search. */
 export function registerDtbDiscovery(discover: DtbDiscoverer): void {
-  DTB_DISCOVERY.push(discover);
+  const builtIn = DTB_DISCOVERY.indexOf(discoverBySelfMap);
+  DTB_DISCOVERY.splice(builtIn < 0 ? DTB_DISCOVERY.length : builtIn, 0, discover);
+}
+
+/**
+ * src/capture/dtb.ts's search (the low stub, then self-map scans confirmed by KUSER_SHARED_DATA
+ * and the root): the paging modes the machine may have, all of them when the capture does not say.
+ * When no candidate is confirmed its CaptureError (naming the best rejected ones) is the answer.
+ */
+function discoverBySelfMap(physical: PhysicalMemory, context: DiscoveryContext): DiscoveredDtb | undefined {
+  const strategies: readonly DtbStrategy[] = context.machine === undefined ? ALL_DTB_STRATEGIES : ALL_DTB_STRATEGIES.filter((s) => (s.paging === 'x64') === (context.machine === 'x64'));
+  if (strategies.length === 0) return undefined;
+  const found = findDtb(physical, { strategies, ...(context.probes.length ? { root: context.probes[0]! } : {}), ...(context.progress ? { progress: context.progress } : {}) });
+  return { dtb: found.dtb, paging: found.paging, evidence: found.summary };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,6 +289,98 @@ function openDump64(source: ByteSource, options: OpenCaptureOptions): PhysicalCa
   };
 }
 
+/** A 32-bit kernel dump (PAGEDUMP): PaeEnabled gives the paging, DirectoryTableBase the DTB. */
+function openDump32Capture(source: ByteSource, options: OpenCaptureOptions): PhysicalCapture {
+  const dump = openDump32(source, options);
+  const { info } = dump;
+  let at = HDR32.Size;
+  const ranges: CaptureRange[] = info.runs.map((r) => {
+    const fileOffset = info.bitmap ? undefined : at;
+    at += r.pageCount * PAGE_SIZE;
+    return { physical: r.basePage * PAGE_SIZE, length: r.pageCount * PAGE_SIZE, fileOffset };
+  });
+  const table = info.paging === 'pae' ? ~0x1fn : ~0xfffn;
+  return {
+    format: 'dump32',
+    variant: `${info.signature} ${info.variant}`,
+    machine: 'x86',
+    physical: dump.physical,
+    ranges,
+    absent: [],
+    cpus: [],
+    warnings: [...info.warnings],
+    paging: info.paging,
+    dtb: {
+      value: info.directoryTableBase & table,
+      source: 'header',
+      evidence: `DUMP_HEADER32.DirectoryTableBase ${hex(info.directoryTableBase)} (file offset ${hex(HDR32.DirectoryTableBase)}), PaeEnabled ${info.paging === 'pae' ? 1 : 0} (file offset ${hex(HDR32.PaeEnabled)})`,
+    },
+    // The header's DTB is checked by the dump, which names the field at fault; --dtb is read as given.
+    addressSpace: (dtb, paging, o) =>
+      dtb.source === 'header' && paging === info.paging ? dump.image(o) : addressSpaceFor(paging, dump.physical, dtb.value, o),
+    close: () => dump.close(),
+  };
+}
+
+/** The state files a `.vmem` may have beside it, in the case of its own extension. */
+function vmwareStateExtensions(name: string): string[] {
+  const m = /\.vmem$/i.exec(name);
+  if (!m) return [];
+  return m[0] === m[0].toUpperCase() ? ['.VMSS', '.VMSN'] : ['.vmss', '.vmsn'];
+}
+
+/** The state file beside a `.vmem` that starts with a VMware magic, opened, or undefined. */
+function vmwareStateBeside(context: SniffContext): Reader | undefined {
+  for (const ext of vmwareStateExtensions(context.name)) {
+    const r = context.sibling(ext);
+    if (!r) continue;
+    let keep = false;
+    try {
+      keep = isVmwareState(readAt(r, 0, 4).bytes);
+    } catch {
+      keep = false;
+    }
+    if (keep) return r;
+    r.close();
+  }
+  return undefined;
+}
+
+/** VMware: a state file (.vmss/.vmsn) by its magic, or a .vmem with one beside it (the one place a name counts). */
+function isVmware(head: Uint8Array, context: SniffContext): boolean {
+  if (isVmwareState(head)) return true;
+  const state = vmwareStateBeside(context);
+  state?.close();
+  return state !== undefined;
+}
+
+/**
+ * Opens a VMware capture given as its state file (the memory in the `.vmem` beside it, else inside
+ * the state file) or as its `.vmem` (the state file beside it).
+ */
+function openVmwareCapture(source: ByteSource, options: OpenCaptureOptions, context: SniffContext): PhysicalCapture {
+  if (isVmwareState(readAt(source, 0, 4).bytes)) {
+    const upper = /\.VMS[SN]$/.test(context.name);
+    const vmem = /\.vms[sn]$/i.test(context.name) ? context.sibling(upper ? '.VMEM' : '.vmem') : undefined;
+    try {
+      return fromCaptureMemory(openVmware(source, vmem, options));
+    } catch (e) {
+      vmem?.close();
+      throw e;
+    }
+  }
+  const state = vmwareStateBeside(context);
+  if (!state) throw new CaptureError('vmware', 0, `${source.name}: no VMware state file (${vmwareStateExtensions(context.name).join(' or ')}) beside it`);
+  return fromCaptureMemory(openVmware(state, source, options));
+}
+
+/** Formats recognised only to be refused, with the way forward (src/capture/sources/refused.ts). */
+function openRefused(source: ByteSource): PhysicalCapture {
+  const refusal = recogniseRefused(readAt(source, 0, 16).bytes);
+  if (!refusal) throw new CaptureError('capture', 0, `${source.name}: not a refused format after all`);
+  throw refusalError(refusal, source.name);
+}
+
 function openRaw(source: ByteSource, options: OpenCaptureOptions): PhysicalCapture {
   const physical = new RawPhysicalMemory(source, options.cacheFrames);
   if (physical.frameLimit === 0) {
@@ -283,9 +406,12 @@ function openRaw(source: ByteSource, options: OpenCaptureOptions): PhysicalCaptu
  * reader refuses PAGEDUMP), VMware's `.vmem` + state file before 'raw'.
  */
 export const CAPTURE_FORMATS: CaptureRecognizer[] = [
+  { id: 'dump32', label: 'a 32-bit Windows crash dump ("PAGEDUMP")', sniff: isDump32, open: openDump32Capture },
   { id: 'dump', label: 'a Windows crash dump ("PAGE")', sniff: isDumpHead, open: openDump64 },
   { id: 'lime', label: 'a LiME capture ("EMiL")', sniff: isLime, open: (s, o) => fromCaptureMemory(openLime(s, o)) },
   { id: 'elf-core', label: 'an ELF core (0x7F "ELF")', sniff: isElf, open: (s, o) => fromCaptureMemory(openElfCore(s, o)) },
+  { id: 'vmware', label: 'a VMware capture (.vmss/.vmsn state file, .vmem beside it)', sniff: isVmware, open: openVmwareCapture },
+  { id: 'refused', label: 'a capture format this tool does not read', sniff: (head) => recogniseRefused(head) !== undefined, open: openRefused },
   { id: 'raw', label: 'a raw physical memory image', open: openRaw },
 ];
 
@@ -332,7 +458,7 @@ export function openPhysicalCapture(reader: Reader, options: OpenCaptureOptions 
     const format = options.format !== undefined ? CAPTURE_FORMATS.find((f) => f.id === options.format) : recognizeCapture(source, options);
     if (!format) {
       if (options.format !== undefined) throw new UsageError(`unknown capture format '${options.format}' (known: ${CAPTURE_FORMATS.map((f) => f.id).join(', ')})`);
-      const sniffed = CAPTURE_FORMATS.filter((f) => f.sniff).map((f) => f.label);
+      const sniffed = CAPTURE_FORMATS.filter((f) => f.sniff && f.id !== 'refused').map((f) => f.label);
       throw new CaptureError('capture', 0, `${reader.name} is not a capture this library recognises (${sniffed.join(', ')}); a raw image is opened with format 'raw'`);
     }
     return format.open(source, options, sniffContext(source, options));
@@ -420,10 +546,19 @@ function chooseDtb(capture: PhysicalCapture, name: string, options: OpenCaptureO
   }
   if (capture.dtb) return { dtb: capture.dtb, paging: pagingOf(capture, options) };
   if (capture.cpus.length) return chooseCpu(capture, options);
+  let failed: CaptureError | undefined;
   for (const discover of DTB_DISCOVERY) {
-    const found = discover(capture.physical, { name, machine: capture.machine, probes: options.probes ?? [], warnings: capture.warnings });
+    let found: DiscoveredDtb | undefined;
+    try {
+      found = discover(capture.physical, { name, machine: capture.machine, probes: options.probes ?? [], warnings: capture.warnings, ...(options.progress ? { progress: options.progress } : {}) });
+    } catch (e) {
+      if (!(e instanceof CaptureError)) throw e;
+      failed ??= e;
+      continue;
+    }
     if (found) return { dtb: { value: found.dtb, source: 'discovery', evidence: found.evidence }, paging: options.paging ?? found.paging };
   }
+  if (failed) throw failed;
   throw new UsageError(
     `${name}: ${capture.variant === 'raw physical memory image' ? 'a raw physical memory image' : `${capture.variant}`} records no CPU state, so the DTB must be given: the kernel's CR3 / DirectoryTableBase (--dtb HEX)`,
   );

@@ -5,8 +5,9 @@
  * closed by `close()`; commands call it when they are done, error or not.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { type Capture, type CaptureRecognizer, DTB_DISCOVERY, HEAD_BYTES, PAGING_NAMES, CAPTURE_FORMATS, openCaptureImage, regionCapture, sniffContext } from '../capture/open.js';
+import { type Capture, type CaptureRecognizer, HEAD_BYTES, PAGING_NAMES, CAPTURE_FORMATS, openCaptureImage, regionCapture, sniffContext } from '../capture/open.js';
 import { type Reader, openFileReader } from '../capture/reader.js';
+import { recogniseRefused, refusalError, refusalForName } from '../capture/sources/refused.js';
 import type { CrashDump } from '../codec/dump.js';
 import type { MemoryImage, Segment } from '../codec/image.js';
 import { CaptureError, DecodeError, DumpError, UsageError } from '../errors.js';
@@ -14,6 +15,7 @@ import { type Abi, abiByName } from '../layout/abi.js';
 import { NDIS_REVISIONS, type NdisRevision } from '../layout/descriptor.js';
 import { DEFAULT_NDIS } from '../layout/registry.js';
 import { type Io, STDIO, checkPointerWidth, parseAddress, readFileNamed, readStdin } from './io.js';
+import { progressBar } from './progress.js';
 
 /**
  * The source options, the same on every command that reads a capture (decode, validate, hexdump,
@@ -33,19 +35,26 @@ export const SOURCE_OPTIONS = {
 export const SOURCES_HELP = `  IMAGE --base HEX          a file of captured memory whose first byte is at virtual address HEX
                             (IMAGE '-': standard input)
   --segment FILE@HEX ...    several captured regions (instead of IMAGE --base)
-  MEMORY.DMP                a 64-bit Windows kernel crash dump (full or bitmap), recognised by
-                            its signature: no --base, the dump's page tables give the addresses
+  MEMORY.DMP                a Windows kernel crash dump, 64-bit (PAGEDU64, full or bitmap) or
+                            32-bit (PAGEDUMP, PAE or not: the ABI is x86), recognised by its
+                            signature: no --base, the dump's page tables give the addresses
                             (--dtb HEX reads through another DirectoryTableBase); a dump must be
                             a seekable file, not standard input
-  CAPTURE                   a LiME capture or an ELF core of a virtual machine (QEMU, VirtualBox),
-                            recognised by its bytes like a dump: the DTB is the CR3 of the CPU
-                            that maps kernel space (LiME records none: give --dtb HEX)
-  --physical IMAGE --dtb HEX
-                            a raw physical memory image, read through the x64 page tables whose
-                            PML4 is at physical address HEX (a CR3 / DirectoryTableBase)
-  --abi x64|x86             ABI of the captured machine (default x64; dumps and physical images
-                            are x64); addresses beyond its pointers (x86: 32 bits) are refused
-  --ndis 6.0|6.1            NDIS revision of the host (default 6.1; 6.0 has no DWnd)`;
+  CAPTURE                   a LiME capture, an ELF core of a virtual machine (QEMU, VirtualBox)
+                            or a VMware capture (a .vmem with its .vmss/.vmsn beside it, or the
+                            state file itself), recognised by its bytes like a dump: the DTB is
+                            the CR3 of the CPU that maps kernel space (LiME records none: it is
+                            searched for, as for --physical)
+  --physical IMAGE [--dtb HEX]
+                            a raw physical memory image (a .vmem alone too), read through the x64
+                            page tables whose PML4 is at physical address HEX (a CR3); without
+                            --dtb the kernel's is found (the low stub, then self-mapping tables
+                            confirmed by KUSER_SHARED_DATA and the root; a progress bar on stderr)
+  --abi x64|x86             ABI of the captured machine (default x64; a capture's paging gives
+                            its own); addresses beyond its pointers (x86: 32 bits) are refused
+  --ndis 6.0|6.1            NDIS revision of the host (default 6.1; 6.0 has no DWnd)
+Kdump-compressed, makedumpfile-flattened, hibernation, AVML and Hyper-V saved-state files are
+recognised and refused with what to capture instead (exit 3).`;
 
 /** Parses --ndis: a revision this project has layouts for; any other is refused with the list. */
 export function parseNdis(text: string | undefined): NdisRevision {
@@ -89,12 +98,14 @@ export const STDIN_NAME = 'standard input';
 
 /** Refuses a crash dump read from standard input: it is read by page, from a seekable file. */
 function refuseDumpOnStdin(bytes: Uint8Array): void {
+  const refused = recogniseRefused(bytes.subarray(0, 16));
+  if (refused && refused.format !== 'minidump') throw refusalError(refused, STDIN_NAME);
   const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(4, bytes.length)).toString('latin1');
   if (head === 'PAGE' || head === 'MDMP') {
     throw new UsageError("standard input holds a crash dump, and a crash dump must be a seekable file: give its path instead of '-'");
   }
   const context = sniffContext({ name: STDIN_NAME, size: bytes.length }, {});
-  const known = CAPTURE_FORMATS.find((f) => f.id !== 'dump' && f.sniff?.(bytes.subarray(0, HEAD_BYTES), context));
+  const known = CAPTURE_FORMATS.find((f) => f.id !== 'dump' && f.id !== 'refused' && f.sniff?.(bytes.subarray(0, HEAD_BYTES), context));
   if (known) {
     throw new UsageError(`standard input holds ${known.label.replace(/ \(.*\)$/, '')}, and a capture must be a seekable file: give its path instead of '-'`);
   }
@@ -201,16 +212,43 @@ export function sniffFile(path: string): CaptureRecognizer | undefined {
   }
 }
 
+/**
+ * Refuses a file in a format this tool recognises only to refuse (kdump-compressed, hibernation,
+ * AVML...) with that format's one-line way forward (CaptureError, exit 3), whatever the command.
+ */
+export function refuseRefused(path: string, known: CaptureRecognizer | undefined = path === STDIO ? undefined : sniffFile(path)): void {
+  if (known?.id !== 'refused') return;
+  let fd: number | undefined;
+  const head = new Uint8Array(16);
+  try {
+    fd = openSync(path, 'r');
+    readSync(fd, head, 0, 16, 0);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  const refusal = recogniseRefused(head);
+  if (refusal) throw refusalError(refusal, path);
+}
+
 /** How messages name a capture of a format. */
 function whatOf(format: string): string {
-  return format === 'dump' ? 'a crash dump' : format === 'raw' ? 'a physical image' : (CAPTURE_FORMATS.find((f) => f.id === format)?.label.replace(/ \(.*\)$/, '') ?? `a ${format} capture`);
+  return format === 'dump' || format === 'dump32' ? 'a crash dump' : format === 'raw' ? 'a physical image' : (CAPTURE_FORMATS.find((f) => f.id === format)?.label.replace(/ \(.*\)$/, '') ?? `a ${format} capture`);
 }
 
 /** Opens a capture file through the capture layer: the format from its bytes (or `format`), the DTB from it or `dtb`. */
-function openCaptureFile(path: string, format: string | undefined, dtb: bigint | undefined, probes: bigint[], abi: Abi, ndis: NdisRevision): Source {
+function openCaptureFile(path: string, format: string | undefined, dtb: bigint | undefined, probes: bigint[], abi: Abi, ndis: NdisRevision, io?: Io): Source {
   const reader = inFile(path, () => openFileReader(path));
-  const capture = inFile(path, () => openCaptureImage(reader, { ...(format ? { format } : {}), ...(dtb === undefined ? {} : { dtb }), probes, sibling: siblingOf(path) }));
-  const kind: SourceKind = capture.format === 'dump' ? 'dump' : capture.format === 'raw' ? 'physical' : 'capture';
+  // DTB discovery of a large image scans it: a bar on stderr says how far.
+  const bar = io ? progressBar(io, 'finding the DTB') : undefined;
+  let capture: Capture;
+  try {
+    capture = inFile(path, () =>
+      openCaptureImage(reader, { ...(format ? { format } : {}), ...(dtb === undefined ? {} : { dtb }), probes, sibling: siblingOf(path), ...(bar ? { progress: (done: number, total: number) => bar.update(done, total) } : {}) }),
+    );
+  } finally {
+    bar?.end();
+  }
+  const kind: SourceKind = capture.format === 'dump' || capture.format === 'dump32' ? 'dump' : capture.format === 'raw' ? 'physical' : 'capture';
   return {
     kind,
     capture,
@@ -227,16 +265,14 @@ function openCaptureFile(path: string, format: string | undefined, dtb: bigint |
   };
 }
 
-function openPhysicalSource(path: string, dtbText: string | undefined, probes: bigint[], abi: Abi, ndis: NdisRevision): Source {
+function openPhysicalSource(path: string, dtbText: string | undefined, probes: bigint[], abi: Abi, ndis: NdisRevision, io?: Io): Source {
   if (path === STDIO) throw new UsageError("--physical: a physical memory image must be a seekable file: give its path, not '-' (standard input)");
-  if (dtbText === undefined && DTB_DISCOVERY.length === 0) {
-    throw new UsageError('--physical IMAGE needs --dtb HEX: the physical address of the PML4 (a CR3 or DirectoryTableBase of the captured machine)');
-  }
   const dtb = dtbText === undefined ? undefined : parseAddress(dtbText, '--dtb');
   if (looksLikeDump(path)) throw new UsageError(`${path} is a crash dump, not a raw physical image: give it as IMAGE, without --physical`);
   const known = sniffFile(path);
+  refuseRefused(path, known);
   if (known) throw new UsageError(`${path} is ${known.label}, not a raw physical image: give it as IMAGE, without --physical`);
-  return openCaptureFile(path, 'raw', dtb, probes, abi, ndis);
+  return openCaptureFile(path, 'raw', dtb, probes, abi, ndis, io);
 }
 
 export interface SourceValues {
@@ -269,9 +305,9 @@ export function openSource(values: SourceValues, positionals: string[], io?: Io,
   const probes = probesOf(values.root);
   if (values.physical !== undefined) {
     if (values.segment?.length || positionals.length || values.base !== undefined) {
-      throw new UsageError(`give one source: IMAGE ${names('--base')} HEX, ${names('--segment')} FILE@HEX, a crash dump, or ${names('--physical')} IMAGE ${names('--dtb')} HEX`);
+      throw new UsageError(`give one source: IMAGE ${names('--base')} HEX, ${names('--segment')} FILE@HEX, a crash dump, or ${names('--physical')} IMAGE [${names('--dtb')} HEX]`);
     }
-    return checkAbi(openPhysicalSource(values.physical, values.dtb, probes, abi, ndis), values.abi, names);
+    return checkAbi(openPhysicalSource(values.physical, values.dtb, probes, abi, ndis, io), values.abi, names);
   }
   const segments: Segment[] = [];
   if (values.segment?.length) {
@@ -288,24 +324,28 @@ export function openSource(values: SourceValues, positionals: string[], io?: Io,
   } else {
     if (positionals.length !== 1) throw new UsageError(`expected one IMAGE file, got ${positionals.length}`);
     const path = positionals[0]!;
-    const dump = path !== STDIO && looksLikeDump(path, true);
-    const known = path === STDIO || dump ? undefined : sniffFile(path);
+    const sniffed = path === STDIO ? undefined : sniffFile(path);
+    refuseRefused(path, sniffed);
+    const dump = path !== STDIO && (sniffed?.id === 'dump' || sniffed?.id === 'dump32' || (!sniffed && looksLikeDump(path, true)));
+    const known = dump ? undefined : sniffed;
     if (dump || known) {
       // (A file cut short inside its signature is no dump to give --base to: the reader says why.)
       if (values.base !== undefined && (known || signatureOf(path).length === 8)) {
         throw new UsageError(`${path} is ${known ? known.label.replace(/ \(.*\)$/, '') : 'a crash dump'}: ${known ? 'the capture' : 'its page tables'} give${known ? 's' : ''} the addresses, so ${names('--base')} does not apply (give --root HEX)`);
       }
       const dtb = values.dtb === undefined ? undefined : parseAddress(values.dtb, names('--dtb'));
-      return checkAbi(openCaptureFile(path, dump ? 'dump' : undefined, dtb, probes, abi, ndis), values.abi, names);
+      return checkAbi(openCaptureFile(path, dump && !sniffed ? 'dump' : undefined, dtb, probes, abi, ndis, io), values.abi, names);
     }
     if (path === STDIO && values.base === undefined) {
       // A dump piped in is refused as such, not asked for a --base.
       if (io) refuseDumpOnStdin(readStdin(io));
     }
     if (values.base === undefined) {
+      const byName = path === STDIO ? undefined : refusalForName(path);
+      if (byName) throw refusalError(byName, path);
       throw new UsageError(
         values.dtb !== undefined
-          ? `${path} is not a crash dump: a raw physical image is given as --physical IMAGE --dtb HEX`
+          ? `${path} is not a crash dump: a raw physical image is given as --physical IMAGE [--dtb HEX]`
           : path !== STDIO && /\.dmp$/i.test(path)
             ? `${path} is not a crash dump (it does not start with a PAGE signature): as a region of captured memory it needs --base HEX, the virtual address of its first byte`
             : `--base HEX is required: the virtual address of the first byte of ${path === STDIO ? STDIN_NAME : path} (crash dumps need none)`,
@@ -396,6 +436,7 @@ export function reportWarnings(source: Source, io: Io): void {
  * (complete, encode --onto): usage, exit 2. Dumps are evidence and stay read-only here.
  */
 export function refuseCapture(command: string, path: string | undefined, physical: string | undefined): void {
+  if (path !== undefined) refuseRefused(path);
   if (physical !== undefined) {
     throw new UsageError(`${command} writes into a region capture (IMAGE --base HEX); physical images (--physical) are read-only here`);
   }

@@ -184,13 +184,13 @@ describe('findDtb: self-map scans', () => {
     }
     expect(error).toBeInstanceOf(CaptureError);
     expect((error as Error).message).toMatch(
-      /^raw image @0x0: no kernel DirectoryTableBase found in raw physical memory image buffer \(0x[0-9a-f]+ bytes, \d+ frames\) \(\d+ frames scanned\): 1 candidate\(s\), none confirmed: 0x160000 \(KUSER_SHARED_DATA \(0xfffff78000000000\) is not readable: .*\); give it with --dtb$/,
+      /^DTB discovery @0x0: no kernel DirectoryTableBase found in raw physical memory image buffer \(0x[0-9a-f]+ bytes, \d+ frames\) \(\d+ frames scanned\): 1 candidate\(s\), none confirmed: 0x160000 \(KUSER_SHARED_DATA \(0xfffff78000000000\) is not readable: .*\); give it with --dtb$/,
     );
   });
 
   it('refuses an image with no self-mapping table', () => {
     expect(() => findDtb(RawPhysicalMemory.fromBytes(new Uint8Array(0x300000)))).toThrow(
-      'raw image @0x0: no kernel DirectoryTableBase found in raw physical memory image buffer (0x300000 bytes, 768 frames) (1023 frames scanned): no page of it is a top-level page table that maps itself; give it with --dtb',
+      'DTB discovery @0x0: no kernel DirectoryTableBase found in raw physical memory image buffer (0x300000 bytes, 768 frames) (1023 frames scanned): no page of it is a top-level page table that maps itself; give it with --dtb',
     );
   });
 });

@@ -116,11 +116,16 @@ describe('openCaptureImage', () => {
     capture.close();
   });
 
-  it('nothing recognised: a CaptureError naming what is; LiME with no DTB: a UsageError saying what to give', () => {
+  it('nothing recognised: a CaptureError naming what is; LiME with no DTB and none found: a CaptureError saying why', () => {
     expect(() => openCaptureImage(bufferReader(new Uint8Array(64), 'zeros'))).toThrow(CaptureError);
-    expect(() => openCaptureImage(bufferReader(new Uint8Array(64), 'zeros'))).toThrow(/zeros is not a capture this library recognises \(a Windows crash dump \("PAGE"\), a LiME capture \("EMiL"\), an ELF core \(0x7F "ELF"\)\)/);
-    expect(() => openCaptureImage(bufferReader(LIME, 'm.lime'))).toThrow(UsageError);
-    expect(() => openCaptureImage(bufferReader(LIME, 'm.lime'))).toThrow("m.lime: LiME version 1 records no CPU state, so the DTB must be given: the kernel's CR3 / DirectoryTableBase (--dtb HEX)");
+    expect(() => openCaptureImage(bufferReader(new Uint8Array(64), 'zeros'))).toThrow(
+      /zeros is not a capture this library recognises \(a 32-bit Windows crash dump \("PAGEDUMP"\), a Windows crash dump \("PAGE"\), a LiME capture \("EMiL"\), an ELF core \(0x7F "ELF"\), a VMware capture \(\.vmss\/\.vmsn state file, \.vmem beside it\)\); a raw image is opened with format 'raw'$/,
+    );
+    // SPACE's PML4 does not map itself: the self-map search finds nothing, and says so.
+    expect(() => openCaptureImage(bufferReader(LIME, 'm.lime'))).toThrow(CaptureError);
+    expect(() => openCaptureImage(bufferReader(LIME, 'm.lime'))).toThrow(
+      /^DTB discovery @0x0: no kernel DirectoryTableBase found in LiME version 1 m\.lime \(2 physical ranges, 0x[0-9a-f]+ bytes\) \(\d+ frames scanned\): no page of it is a top-level page table that maps itself; give it with --dtb$/,
+    );
   });
 });
 
@@ -156,7 +161,7 @@ describe('the registries', () => {
     };
     expect(recognizeCapture(bufferReader(toy))).toBeUndefined();
     registerCaptureFormat(recognizer);
-    expect(CAPTURE_FORMATS.map((f) => f.id)).toEqual(['dump', 'lime', 'elf-core', 'toy', 'raw']);
+    expect(CAPTURE_FORMATS.map((f) => f.id)).toEqual(['dump32', 'dump', 'lime', 'elf-core', 'vmware', 'refused', 'toy', 'raw']);
     const capture = openCaptureImage(bufferReader(toy, 'x.toy'));
     expect([capture.format, capture.dtb?.evidence]).toEqual(['toy', 'toy header at 0x8']);
     expect(normalised(decodeTree(capture.image, T.root, T.options))).toEqual(region);

@@ -23,7 +23,7 @@ Options:
 
 export const DECODE_HELP = `Usage: ndis-offload decode IMAGE --base HEX [--root HEX] [options] [--json]
        ndis-offload decode MEMORY.DMP --root HEX [options] [--json]
-       ndis-offload decode --physical IMAGE --dtb HEX --root HEX [options] [--json]
+       ndis-offload decode --physical IMAGE [--dtb HEX] --root HEX [options] [--json]
 
 Decodes the offload state tree at --root: every block, its role, its state, named as in the WDK,
 with every problem reported beside the member concerned.
@@ -48,7 +48,7 @@ Examples:
 
 export const VALIDATE_HELP = `Usage: ndis-offload validate IMAGE --base HEX [--root HEX] [options] [--json]
        ndis-offload validate MEMORY.DMP --root HEX [options] [--json]
-       ndis-offload validate --physical IMAGE --dtb HEX --root HEX [options] [--json]
+       ndis-offload validate --physical IMAGE [--dtb HEX] --root HEX [options] [--json]
 
 Checks the tree and prints only the diagnostics. Exit 0: no errors or warnings; 1: problems found.
 

@@ -11,7 +11,7 @@ export const HEXDUMP_OPTIONS = { ...TREE_OPTIONS, json: { type: 'boolean' } } as
 
 export const HEXDUMP_HELP = `Usage: ndis-offload hexdump IMAGE --base HEX [--root HEX] [options] [--json]
        ndis-offload hexdump MEMORY.DMP --root HEX [options] [--json]
-       ndis-offload hexdump --physical IMAGE --dtb HEX --root HEX [options] [--json]
+       ndis-offload hexdump --physical IMAGE [--dtb HEX] --root HEX [options] [--json]
 
 An annotated hex view of the tree: every byte range labelled with the block, the structure and
 the member it belongs to; padding marked as padding; bytes between the tree's structures

@@ -6,17 +6,20 @@ import { escapeText, jsonText } from '../../codec/text.js';
 import { OffloadError, UsageError } from '../../errors.js';
 import { paletteFor, type Palette } from '../format-tree.js';
 import { EXIT, type Io, STDIO, parseAddress, parseOptions, refuseOptions } from '../io.js';
-import { SOURCE_OPTIONS, inFile, looksLikeDump, openSource, siblingOf, sniffFile } from '../source.js';
+import { progressBar } from '../progress.js';
+import { SOURCE_OPTIONS, inFile, looksLikeDump, openSource, refuseRefused, siblingOf, sniffFile } from '../source.js';
 
 export const INFO_HELP = `Usage: ndis-offload info CAPTURE [--dtb HEX] [--json]
-       ndis-offload info --physical IMAGE --dtb HEX [--json]
+       ndis-offload info --physical IMAGE [--dtb HEX] [--json]
        ndis-offload info IMAGE --base HEX | --segment FILE@HEX ... [--json]
 
 What a capture says about itself, and how it is read: format and variant, machine, ABI, paging
-mode, the DTB and where it came from (the dump header, a CPU's CR3 in an ELF core, --dtb), the
-physical memory ranges, each CPU's CR3 where the format records them, and anything odd. For a
-64-bit Windows crash dump also its header: dump type, OS build, processors, bugcheck code and
-parameters, system time, how many pages the file stores. Reads headers and notes only.
+mode, the DTB and where it came from (the dump header, a CPU's CR3 in an ELF core or a VMware
+state file, discovery with its evidence, --dtb), the physical memory ranges, each CPU's CR3 where
+the format records them, and anything odd. For a 64-bit Windows crash dump also its header: dump
+type, OS build, processors, bugcheck code and parameters, system time, how many pages the file
+stores. Reads headers and notes only, except when the DTB of a raw image or LiME capture is
+searched for (a progress bar on stderr for large images).
 
 Options:
   --dtb HEX                 read through this DTB instead of the capture's own
@@ -25,6 +28,8 @@ Options:
 Examples:
   ndis-offload info fixtures/sample-x64.dmp
   ndis-offload info guest.elf
+  ndis-offload info guest.vmem
+  ndis-offload info --physical memory.raw
   ndis-offload info MEMORY.DMP --json | jq .bugCheck`;
 
 /** Names of the bugchecks a dump of a network driver problem most often carries. */
@@ -174,21 +179,29 @@ export function runInfo(argv: string[], io: Io): number {
   const path = positionals[0]!;
   if (path === STDIO) throw new UsageError("a crash dump must be a seekable file: give its path, not '-' (standard input)");
   if (values.abi !== undefined) throw new UsageError(`--abi does not apply to info ${path}: info reports the ABI the capture's paging gives (--abi applies to IMAGE --base and --physical)`);
+  const sniffed = sniffFile(path);
+  refuseRefused(path, sniffed);
   const dumpLike = looksLikeDump(path, true);
-  if (!dumpLike && !sniffFile(path)) {
+  if (!dumpLike && !sniffed) {
     // Nothing in its bytes names a capture: the dump reader says what the file is not.
     inFile(path, () => openDump(path)).close();
     throw new UsageError(`${path}: not a capture`);
   }
   const reader = inFile(path, () => openFileReader(path));
   const dtb = values.dtb === undefined ? undefined : parseAddress(values.dtb, '--dtb');
-  const physical = inFile(path, () => openPhysicalCapture(reader, { ...(dumpLike ? { format: 'dump' } : {}), sibling: siblingOf(path) }));
+  const physical = inFile(path, () => openPhysicalCapture(reader, { ...(dumpLike && !sniffed ? { format: 'dump' } : {}), sibling: siblingOf(path) }));
   const extra: string[] = [];
   let space: { dtb: Capture['dtb']; paging: Capture['paging'] | undefined; abi: Capture['abi'] };
   try {
     // Whether the address space opens: the DTB's frame stored, a machine whose paging is read.
     try {
-      const c = captureAddressSpace(physical, path, dtb === undefined ? {} : { dtb });
+      const bar = progressBar(io, 'finding the DTB');
+      let c: Capture;
+      try {
+        c = captureAddressSpace(physical, path, { ...(dtb === undefined ? {} : { dtb }), progress: (done, total) => bar.update(done, total) });
+      } finally {
+        bar.end();
+      }
       space = { dtb: c.dtb, paging: c.paging, abi: c.abi };
     } catch (e) {
       if (!(e instanceof OffloadError)) throw e;

@@ -3,10 +3,11 @@ import { type ScanCandidate, scanImage } from '../../tree/scan.js';
 import { UsageError } from '../../errors.js';
 import { paletteFor } from '../format-tree.js';
 import { EXIT, type Io, parseOptions, refuseOptions } from '../io.js';
+import { progressBar } from '../progress.js';
 import { SOURCES_HELP, SOURCE_OPTIONS, inFile, openSource, reportWarnings } from '../source.js';
 
 export const SCAN_HELP = `Usage: ndis-offload scan MEMORY.DMP|CAPTURE [--limit N] [--json]
-       ndis-offload scan --physical IMAGE --dtb HEX [--limit N] [--json]
+       ndis-offload scan --physical IMAGE [--dtb HEX] [--limit N] [--json]
        ndis-offload scan IMAGE --base HEX [--abi x64|x86] [--limit N] [--json]
 
 Finds offload state trees nobody gave an address for: looks at every mapped page (the kernel
@@ -31,26 +32,6 @@ Examples:
   ndis-offload scan fixtures/sample-x64.dmp
   ndis-offload scan fixtures/large-x64.bin --base 0xffffc70a30000000 --limit 3
   ndis-offload scan --physical memory.raw --dtb 0x1aa000 --json`;
-
-const PROGRESS_MIN = 256 * 2 ** 20;
-
-/** A one-line bar redrawn in place with \\r; erased when done. */
-function progressBar(io: Io): { update(done: number, total: number): void; end(): void } {
-  let drawn = false;
-  return {
-    update(done, total) {
-      if (!io.errIsTty || total <= PROGRESS_MIN) return;
-      const width = 30;
-      const filled = Math.round((done / total) * width);
-      const mib = (n: number): string => (n / 2 ** 20).toFixed(0);
-      io.err(`\rscanning [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor((done / total) * 100)}% ${mib(done)}/${mib(total)} MiB`);
-      drawn = true;
-    },
-    end() {
-      if (drawn) io.err('\r\u001b[K');
-    },
-  };
-}
 
 const SCAN_OPTIONS = { ...SOURCE_OPTIONS, limit: { type: 'string' }, json: { type: 'boolean' } } as const;
 
