@@ -275,7 +275,8 @@ export function readDump(source: ByteSource, options: DumpOptions = {}): CrashDu
     if (bits64 > BigInt(MAX_PFN) || bitmapEnd > BigInt(size)) {
       throw new DumpError(BMP.Pages, `a bitmap of ${bits64} bits ends at file offset ${hex(bitmapEnd)}, past the end of the file (${hex(size)} bytes)`);
     }
-    if (firstPage64 > BigInt(size)) {
+    // Past the end: a lie, unless RequiredDumpSpace says the file was cut short (then no page is stored).
+    if (firstPage64 > BigInt(size) && !truncated(firstPage64)) {
       throw new DumpError(BMP.FirstPage, `FirstPage ${hex(firstPage64)} is past the end of the file (${hex(size)} bytes)`);
     }
     if (firstPage64 < bitmapEnd) throw new DumpError(BMP.FirstPage, `FirstPage ${hex(firstPage64)} overlaps the bitmap (which ends at ${hex(bitmapEnd)})`);
