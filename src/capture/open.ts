@@ -31,7 +31,7 @@ import { type Reader, asByteSource, readAt } from './reader.js';
 import type { CaptureMemory, CpuState, OpenSourceOptions } from './source.js';
 import { type X86Paging, X86PagedImage } from './address-spaces/x86-paging.js';
 import { type DtbStrategy, ALL_DTB_STRATEGIES, findDtb } from './dtb.js';
-import { HDR32, isDump32, openDump32 } from './sources/dump32.js';
+import { type Dump32Info, HDR32, isDump32, openDump32 } from './sources/dump32.js';
 import { isElf, openElfCore } from './sources/elf-core.js';
 import { isLime, openLime } from './sources/lime.js';
 import { recogniseRefused, refusalError } from './sources/refused.js';
@@ -76,6 +76,8 @@ export interface PhysicalCapture {
   readonly dtb?: DtbChoice;
   /** The 64-bit crash dump, for what `info` prints of its header. */
   readonly dump?: CrashDump;
+  /** The 32-bit crash dump's header, for what `info` prints of it. */
+  readonly dump32?: Dump32Info;
   /**
    * Builds the address space itself, when the format checks the DTB in its own terms (a dump names
    * the header field at fault). Otherwise the ADDRESS_SPACES factory of the paging mode is used.
@@ -102,6 +104,7 @@ export interface Capture {
   readonly cpus: readonly CpuState[];
   readonly warnings: readonly string[];
   readonly dump?: CrashDump;
+  readonly dump32?: Dump32Info;
   close(): void;
 }
 
@@ -310,6 +313,7 @@ function openDump32Capture(source: ByteSource, options: OpenCaptureOptions): Phy
     cpus: [],
     warnings: [...info.warnings],
     paging: info.paging,
+    dump32: info,
     dtb: {
       value: info.directoryTableBase & table,
       source: 'header',
@@ -586,6 +590,7 @@ export function captureAddressSpace(capture: PhysicalCapture, name: string, opti
     cpus: capture.cpus,
     warnings: capture.warnings,
     ...(capture.dump ? { dump: capture.dump } : {}),
+    ...(capture.dump32 ? { dump32: capture.dump32 } : {}),
     close: () => capture.close(),
   };
 }

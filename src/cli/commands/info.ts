@@ -1,5 +1,6 @@
 import { type Capture, PAGING_NAMES, type PhysicalCapture, captureAddressSpace, openPhysicalCapture } from '../../capture/open.js';
 import { openFileReader } from '../../capture/reader.js';
+import type { Dump32Info } from '../../capture/sources/dump32.js';
 import { type DumpInfo, openDump } from '../../codec/dump.js';
 import { PAGE_SIZE } from '../../codec/physical.js';
 import { escapeText, jsonText } from '../../codec/text.js';
@@ -57,13 +58,34 @@ const BUGCHECKS: Readonly<Record<number, string>> = {
 
 const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 const hex64 = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
+const hex32 = (v: bigint): string => `0x${v.toString(16).padStart(8, '0')}`;
+
+/** A crash dump's header: 64-bit (PAGEDU64) or 32-bit (PAGEDUMP). */
+export type HeaderInfo = DumpInfo | Dump32Info;
+const is32 = (info: HeaderInfo): info is Dump32Info => 'format' in info && info.format === 'windows-crash-dump-32';
+/** A pointer as the header holds it: 16 hex digits in a 64-bit dump, 8 in a 32-bit one. */
+const pointer = (info: HeaderInfo): ((v: bigint) => string) => (is32(info) ? hex32 : hex64);
+
+/** The page table CR3 names: its name, and the bits of DirectoryTableBase that are not its address. */
+function topTable(info: HeaderInfo): { name: string; key: string; address: bigint; flags: bigint; flagBits: number } {
+  if (!is32(info)) return { name: 'PML4', key: 'pml4', address: info.directoryTableBase & ~0xfffn, flags: info.directoryTableBase & 0xfffn, flagBits: 12 };
+  // PAE's CR3 names a 32-byte aligned PDPT; non-PAE's a page directory, page aligned.
+  const bits = info.paging === 'pae' ? 5 : 12;
+  const mask = (1n << BigInt(bits)) - 1n;
+  return info.paging === 'pae'
+    ? { name: 'PDPT', key: 'pdpt', address: info.directoryTableBase & ~mask, flags: info.directoryTableBase & mask, flagBits: bits }
+    : { name: 'page directory', key: 'pageDirectory', address: info.directoryTableBase & ~mask, flags: info.directoryTableBase & mask, flagBits: bits };
+}
 
 /**
- * The `info --json` object: every DumpInfo field. Every value the dump holds in 64 bits, and every
- * count derived from them, is a string, so that no JSON reader rounds it: hex for addresses and
- * file offsets, decimal for counts and sizes. 32-bit values are numbers.
+ * The `info --json` object: every header field, of a 64-bit or a 32-bit dump. Every value the dump
+ * holds in 64 bits, and every count derived from them, is a string, so that no JSON reader rounds
+ * it: hex for addresses and file offsets, decimal for counts and sizes. 32-bit values are numbers.
  */
-export function infoJson(info: DumpInfo, extraWarnings: readonly string[] = []): Record<string, unknown> {
+export function infoJson(info: HeaderInfo, extraWarnings: readonly string[] = []): Record<string, unknown> {
+  const ptr = pointer(info);
+  const table = topTable(info);
+  const rdmp = is32(info) ? undefined : info.rdmp;
   return {
     file: info.fileName,
     fileSize: info.fileSize,
@@ -79,18 +101,19 @@ export function infoJson(info: DumpInfo, extraWarnings: readonly string[] = []):
     bugCheck: {
       code: `0x${info.bugCheckCode.toString(16).padStart(8, '0')}`,
       name: BUGCHECKS[info.bugCheckCode] ?? null,
-      parameters: info.bugCheckParameters.map(hex64),
+      parameters: info.bugCheckParameters.map(ptr),
     },
     systemTime: info.systemTime?.toISOString() ?? null,
     systemTimeRaw: hex(info.systemTimeRaw),
     systemUpTime: String(info.systemUpTime),
     systemUpTimeSeconds: Number(info.systemUpTime) / 1e7,
-    directoryTableBase: hex64(info.directoryTableBase),
-    pml4: hex(info.directoryTableBase & ~0xfffn),
-    pfnDataBase: hex64(info.pfnDataBase),
-    psLoadedModuleList: hex64(info.psLoadedModuleList),
-    psActiveProcessHead: hex64(info.psActiveProcessHead),
-    kdDebuggerDataBlock: hex64(info.kdDebuggerDataBlock),
+    directoryTableBase: ptr(info.directoryTableBase),
+    ...(is32(info) ? { paeEnabled: info.paging === 'pae' } : {}),
+    [table.key]: hex(table.address),
+    pfnDataBase: ptr(info.pfnDataBase),
+    psLoadedModuleList: ptr(info.psLoadedModuleList),
+    psActiveProcessHead: ptr(info.psActiveProcessHead),
+    kdDebuggerDataBlock: ptr(info.kdDebuggerDataBlock),
     requiredDumpSpace: String(info.requiredDumpSpace),
     physicalMemory: {
       numberOfPages: String(info.numberOfPages),
@@ -99,6 +122,15 @@ export function infoJson(info: DumpInfo, extraWarnings: readonly string[] = []):
     pagesStored: String(info.pagesStored),
     bitmap: info.bitmap
       ? { signature: info.bitmap.signature, firstPage: hex(info.bitmap.firstPage), totalPresentPages: String(info.bitmap.totalPresentPages), bits: String(info.bitmap.bits) }
+      : null,
+    rdmp: rdmp
+      ? {
+          metadataSize: String(rdmp.metadataSize),
+          firstPageOffset: hex(rdmp.firstPage),
+          ranges: String(rdmp.ranges.length),
+          numberOfRanges: rdmp.numberOfRanges ?? null,
+          totalNumberOfPages: rdmp.totalNumberOfPages === undefined ? null : String(rdmp.totalNumberOfPages),
+        }
       : null,
     comment: info.comment,
     warnings: [...info.warnings, ...extraWarnings],
@@ -211,7 +243,7 @@ export function runInfo(argv: string[], io: Io): number {
   } finally {
     physical.close();
   }
-  return print(io, p, values.json, { file: path, fileSize: reader.size }, physical, space, physical.dump?.info, extra);
+  return print(io, p, values.json, { file: path, fileSize: reader.size }, physical, space, physical.dump?.info ?? physical.dump32, extra);
 }
 
 const sizeOf = (c: Capture): number | null => (c.image as { segments?: readonly { bytes: Uint8Array }[] }).segments?.reduce((n, x) => n + x.bytes.length, 0) ?? null;
@@ -223,7 +255,7 @@ function print(
   file: { file: string; fileSize: number | null },
   c: Capture | PhysicalCapture,
   space: { dtb: Capture['dtb']; paging: Capture['paging'] | undefined; abi: Capture['abi'] },
-  info: DumpInfo | undefined,
+  info: HeaderInfo | undefined,
   extra: readonly string[],
 ): number {
   const warnings = [...c.warnings, ...extra];
@@ -248,8 +280,9 @@ function print(
   return EXIT.OK;
 }
 
-/** The rows of a 64-bit dump's header. */
-function dumpRows(info: DumpInfo, row: (k: string, v: string) => void): void {
+/** The rows of a crash dump's header, 64-bit or 32-bit. */
+function dumpRows(info: HeaderInfo, row: (k: string, v: string) => void): void {
+  const ptr = pointer(info);
   row('file', `${escapeText(info.fileName)} (${info.fileSize} bytes, ${bytesText(info.fileSize)})`);
   row('signature', escapeText(info.signature));
   row('dump type', `${info.dumpType} (${info.dumpTypeName}${info.bitmap ? `, ${escapeText(info.bitmap.signature)}` : ''})`);
@@ -258,15 +291,17 @@ function dumpRows(info: DumpInfo, row: (k: string, v: string) => void): void {
   row('processors', String(info.numberProcessors));
   const name = BUGCHECKS[info.bugCheckCode];
   row('bugcheck', `0x${info.bugCheckCode.toString(16).padStart(8, '0')}${name ? ` ${name}` : ''}`);
-  row('parameters', info.bugCheckParameters.map(hex64).join(' '));
+  row('parameters', info.bugCheckParameters.map(ptr).join(' '));
   row('system time', info.systemTime ? info.systemTime.toISOString() : `${hex(info.systemTimeRaw)} (not a date)`);
   row('up time', upTime(info.systemUpTime));
-  const flags = info.directoryTableBase & 0xfffn;
-  row('DTB', `${hex64(info.directoryTableBase)} (PML4 at physical ${hex(info.directoryTableBase & ~0xfffn)}${flags ? `; low 12 bits ${hex(flags)}, the PCID or flags, ignored` : ''})`);
-  row('KdDebuggerDataBlock', hex64(info.kdDebuggerDataBlock));
-  row('PsLoadedModuleList', hex64(info.psLoadedModuleList));
-  row('PsActiveProcessHead', hex64(info.psActiveProcessHead));
-  row('PfnDataBase', hex64(info.pfnDataBase));
+  const t = topTable(info);
+  const ignored = is32(info) ? 'flags' : 'the PCID or flags';
+  row('DTB', `${ptr(info.directoryTableBase)} (${t.name} at physical ${hex(t.address)}${t.flags ? `; low ${t.flagBits} bits ${hex(t.flags)}, ${ignored}, ignored` : ''})`);
+  if (is32(info)) row('PaeEnabled', info.paging === 'pae' ? '1 (PAE paging)' : '0 (non-PAE paging)');
+  row('KdDebuggerDataBlock', ptr(info.kdDebuggerDataBlock));
+  row('PsLoadedModuleList', ptr(info.psLoadedModuleList));
+  row('PsActiveProcessHead', ptr(info.psActiveProcessHead));
+  row('PfnDataBase', ptr(info.pfnDataBase));
   row('physical memory', `${info.runs.length} runs, ${info.numberOfPages} pages (${bytesText(Number(info.numberOfPages) * PAGE_SIZE)})`);
   for (const r of info.runs) {
     row('', `PFN ${hex(r.basePage)}-${hex(r.basePage + r.pageCount - 1)}  ${r.pageCount} pages  (physical ${hex(r.basePage * PAGE_SIZE)}, ${bytesText(r.pageCount * PAGE_SIZE)})`);
@@ -274,6 +309,15 @@ function dumpRows(info: DumpInfo, row: (k: string, v: string) => void): void {
   row('pages stored', `${info.pagesStored} (${bytesText(info.pagesStored * PAGE_SIZE)})`);
   if (info.bitmap) {
     row('bitmap', `${info.bitmap.bits} bits, ${info.bitmap.totalPresentPages} present, first page at file offset ${hex(info.bitmap.firstPage)}`);
+  }
+  const rdmp = is32(info) ? undefined : info.rdmp;
+  if (rdmp) {
+    row('MetadataSize', `${hex(rdmp.metadataSize)} (${rdmp.metadataSize} bytes)`);
+    row('FirstPageOffset', hex(rdmp.firstPage));
+    const pages = rdmp.ranges.reduce((n, r) => n + r.pageCount, 0);
+    row('ranges', `${rdmp.ranges.length} (${pages} pages)`);
+    if (rdmp.numberOfRanges !== undefined) row('NumberOfRanges', String(rdmp.numberOfRanges));
+    if (rdmp.totalNumberOfPages !== undefined) row('TotalNumberOfPages', String(rdmp.totalNumberOfPages));
   }
   row('required space', `${info.requiredDumpSpace} bytes`);
   if (info.comment) row('comment', escapeText(info.comment));
