@@ -17,10 +17,11 @@ export const INFO_HELP = `Usage: ndis-offload info CAPTURE [--dtb HEX] [--json]
 What a capture says about itself, and how it is read: format and variant, machine, ABI, paging
 mode, the DTB and where it came from (the dump header, a CPU's CR3 in an ELF core or a VMware
 state file, discovery with its evidence, --dtb), the physical memory ranges, each CPU's CR3 where
-the format records them, and anything odd. For a 64-bit Windows crash dump also its header: dump
-type, OS build, processors, bugcheck code and parameters, system time, how many pages the file
-stores. Reads headers and notes only, except when the DTB of a raw image or LiME capture is
-searched for (a progress bar on stderr for large images).
+the format records them, and anything odd. For a Windows crash dump, 64- or 32-bit, also its
+header: dump type, OS build, processors, bugcheck code and parameters, system time, PaeEnabled
+(32-bit), how many pages the file stores, and the RDMP header (DumpTypes 8, 9, 10). Reads
+headers and notes only, except when the DTB of a raw image or LiME capture is searched for (a
+progress bar on stderr for large images).
 
 Options:
   --dtb HEX                 read through this DTB instead of the capture's own
