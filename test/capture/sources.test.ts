@@ -9,13 +9,14 @@ import type { SerialisedImage } from '../../src/codec/dump-writer.js';
 import { SegmentImage } from '../../src/codec/image.js';
 import { PagedImage } from '../../src/codec/paged.js';
 import { BufferSource, PAGE_SIZE } from '../../src/codec/physical.js';
-import { BlobReader, type BlobLike, CaptureMemory, openCaptureSource, openFileReader, sniffSource } from '../../src/capture/index.js';
+import { BlobReader, CaptureMemory, openCaptureSource, openFileReader, sniffSource } from '../../src/capture/index.js';
 import { CaptureError } from '../../src/errors.js';
 import { decodeTree } from '../../src/tree/decode.js';
 import type { TreeDocument } from '../../src/tree/document.js';
 import { CR4_X64, type ElfCoreOptions, rangesOf, writeElfCore, writeLime } from '../support/capture-writers.js';
 import { type PlacedTree, normalised, standardSpace, standardTrees, writeCaptures } from '../support/dump-trees.js';
 import { errorOf } from '../support/errors.js';
+import { FakeBlob, fakeFileReader } from '../support/blob.js';
 
 const TREES = standardTrees();
 const SPACE = standardSpace(TREES);
@@ -176,37 +177,17 @@ describe('trees read through LiME captures and VM ELF cores', () => {
   });
 });
 
-/** A Blob over bytes and a FileReaderSync that copies its slices, as a Worker has them. */
-class FakeBlob implements BlobLike {
-  constructor(
-    readonly bytes: Uint8Array,
-    readonly name?: string,
-  ) {}
-  get size(): number {
-    return this.bytes.length;
-  }
-  slice(start = 0, end = this.bytes.length): FakeBlob {
-    return new FakeBlob(this.bytes.slice(start, end));
-  }
-}
-const fakeFileReader = {
-  sliced: 0,
-  readAsArrayBuffer(blob: BlobLike): ArrayBuffer {
-    this.sliced++;
-    const b = (blob as FakeBlob).bytes;
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
-  },
-};
+const fakeReader = fakeFileReader();
 
 describe('BlobReader: a File in a browser Worker', () => {
   it('reads a capture slice by slice through FileReaderSync, to the same trees', () => {
     const bytes = writeElfCore(SPACE, { cr3: [CR3], ranges: 'frames' }).toBytes();
-    const reader = new BlobReader(new FakeBlob(bytes, 'guest.core'), { fileReader: fakeFileReader });
+    const reader = new BlobReader(new FakeBlob(bytes, 'guest.core'), { fileReader: fakeReader });
     expect([reader.name, reader.size]).toEqual(['guest.core', bytes.length]);
     const c = openCaptureSource(reader);
     const image = new PagedImage(c, c.cpus[0]!.dtb);
     for (const t of TREES) expect(normalised(decodeTree(image, t.root, t.options))).toEqual(normalised(regionDoc(t)));
-    expect(fakeFileReader.sliced).toBe(reader.reads);
+    expect(fakeReader.sliced).toBe(reader.reads);
     expect(reader.bytesRead).toBeLessThan(bytes.length);
     // Reads clamp at the end and past it.
     const tail = new Uint8Array(16);
