@@ -120,13 +120,8 @@ export class RangeMemory extends FramedMemory {
   }
 
   override extent(pfn: number, count: number, stored: boolean): number {
-    let n = 0;
-    while (n < count) {
-      const step = this.stretch(pfn + n, count - n, stored);
-      if (step === 0) break;
-      n += step;
-    }
-    return n;
+    // Run by run (or gap by gap): adjacent runs, and a truncated run next to a gap, go on alike.
+    return this.extentByRuns(pfn, count, stored, (p, c, s) => this.stretch(p, c, s));
   }
 
   /** extent() within the range or the gap holding `pfn`. */

@@ -197,13 +197,7 @@ export class RunMemory extends FramedMemory {
 
   override extent(pfn: number, count: number, stored: boolean): number {
     // Run by run (or gap by gap): adjacent runs, and a truncated run next to a gap, go on alike.
-    let n = 0;
-    while (n < count) {
-      const step = this.stretch(pfn + n, count - n, stored);
-      if (step === 0) break;
-      n += step;
-    }
-    return n;
+    return this.extentByRuns(pfn, count, stored, (p, c, s) => this.stretch(p, c, s));
   }
 
   /** extent() within the run or the gap that holds `pfn`. */

@@ -227,6 +227,20 @@ export abstract class FramedMemory implements PhysicalMemory {
     return n;
   }
 
+  /**
+   * extent() for memories whose frames lie in runs: `stretch` says how far the run or gap holding
+   * a frame goes (0: it is not of the kind asked), and runs side by side are walked on alike.
+   */
+  protected extentByRuns(pfn: number, count: number, stored: boolean, stretch: (pfn: number, count: number, stored: boolean) => number): number {
+    let n = 0;
+    while (n < count) {
+      const step = stretch(pfn + n, count - n, stored);
+      if (step === 0) break;
+      n += step;
+    }
+    return n;
+  }
+
   missingReason(pfn: number): string {
     if (!(pfn >= 0 && pfn < MAX_PFN)) return `PFN ${hex(pfn)} is not a physical page`;
     if (pfn >= this.frameLimit) return `PFN ${hex(pfn)} not stored (beyond the last stored frame ${hex(this.frameLimit - 1)})`;
