@@ -1,6 +1,7 @@
 /** The `ndis-offload` command: dispatch, and the one place where errors become exit codes. */
 import { readSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { escapeControls } from '../codec/text.js';
 import { UsageError } from '../errors.js';
 import { didYouMean } from '../suggest.js';
 import { EXIT, OptionError, describeError, type Io } from './io.js';
@@ -102,7 +103,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
   } catch (e) {
     const { message, exit } = describeError(e);
-    io.err(`ndis-offload: ${message}\n`);
+    // One line, whatever the message quotes: a parser quoting the bytes it choked on, a file name.
+    io.err(`ndis-offload: ${escapeControls(message).replace(/\n/g, ' ')}\n`);
     return exit;
   }
 }

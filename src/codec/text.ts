@@ -29,6 +29,20 @@ export function escapeText(s: string): string {
   });
 }
 
+const CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A message of ours that may quote input we did not escape (a parser's error quoting the bytes
+ * it choked on): its control characters and bidi overrides escaped as escapeText does, its
+ * backslashes and newlines kept (they are ours).
+ */
+export function escapeControls(s: string): string {
+  return s.replace(CONTROLS, (ch) => {
+    const c = ch.charCodeAt(0);
+    return c <= 0xff ? `\\x${hex2(c)}` : `\\u{${hex4(c)}}`;
+  });
+}
+
 /** `s` escaped and in double quotes, for messages (a quote inside is escaped too). */
 export const quoteText = (s: string): string => `"${escapeText(s).replace(/"/g, '\\"')}"`;
 

@@ -221,3 +221,16 @@ describe('--segment files that touch are one address range', () => {
     expect(r.err).toBe(`ndis-offload: segments ${a} and ${b} overlap and disagree at ${at(266)} (${hex2(was)} in ${a}, ${hex2(was ^ 0xff)} in ${b}): give segments that agree, or that do not overlap\n`);
   });
 });
+
+describe('error messages that quote the input', () => {
+  it('never carry its control characters to the terminal, and stay one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ndis-escape-'));
+    const f = join(dir, 'tree.json');
+    writeFileSync(f, '\u001b]0;pwned\u0007\n{');
+    const r = await run(['encode', f, '-o', join(dir, 'out.bin')]);
+    expect(r.code).toBe(3);
+    expect(r.err).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(r.err.split('\n')).toHaveLength(2); // one line and its newline
+    expect(r.err).toContain('\\x1b');
+  });
+});
