@@ -16,6 +16,7 @@ import { DIFF_HELP, runDiff } from './commands/diff.js';
 import { INFO_HELP, runInfo } from './commands/info.js';
 import { SCAN_HELP, runScan } from './commands/scan.js';
 import { COMPLETION_HELP, runCompletion } from './commands/completion.js';
+import { SERVE_HELP, runServe } from './commands/serve.js';
 
 interface Command {
   readonly summary: string;
@@ -32,6 +33,7 @@ export const COMMANDS: Record<string, Command> = {
   diff: { summary: 'which fields of which blocks differ between two captures', help: DIFF_HELP, run: runDiff },
   scan: { summary: 'find the roots of offload state trees in a crash dump or any capture', help: SCAN_HELP, run: runScan },
   info: { summary: 'what a Windows kernel crash dump says about itself', help: INFO_HELP, run: runInfo },
+  serve: { summary: 'open captures in the web inspector, served on 127.0.0.1', help: SERVE_HELP, run: runServe },
   demo: { summary: 'write the sample captures the examples use into DIR (default: fixtures)', help: DEMO_HELP, run: runDemo },
   layout: { summary: 'print the C layout of the offload structures', help: LAYOUT_HELP, run: runLayout },
   export: { summary: 'write a Kaitai Struct spec, an ImHex pattern or a Volatility 3 symbol table', help: EXPORT_HELP, run: runExport },

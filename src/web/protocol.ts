@@ -1,0 +1,196 @@
+/**
+ * The messages between the inspector page and its Worker. The page holds no capture and decodes
+ * nothing: it asks, the Worker (which reads the File lazily, slice by slice) answers with plain
+ * data. Every request carries an id; the answer carries it back with a result or an error.
+ * Addresses cross as hex strings (a structured clone keeps bigint, but the page only shows them).
+ */
+
+/** How to read a file that is not a capture format the library recognises. */
+export interface RegionSettings {
+  /** 'region': captured memory at `base`; 'physical': a raw physical image read through page tables. */
+  kind: 'region' | 'physical';
+  /** Region: virtual address of the file's first byte (hex). */
+  base?: string;
+  abi?: 'x64' | 'x86';
+  /** Physical: the DTB (hex); found when absent. */
+  dtb?: string;
+}
+
+/** Where a capture's bytes come from: a File picked or dropped, or a URL `ndis-offload serve` answers range requests on. */
+export type FileSource = { kind: 'file'; file: File } | { kind: 'url'; url: string; name: string; size: number };
+
+export interface ProbeResult {
+  /** The recogniser's label ("a Windows 64-bit crash dump"...), or undefined when the bytes say nothing (a region or raw image). */
+  format: string | undefined;
+  /** True when the file must be given a base (region) or be named a physical image. */
+  needsSettings: boolean;
+}
+
+export interface OpenRequest {
+  source: FileSource;
+  /** A VMware .vmss/.vmsn opened together with its .vmem. */
+  sibling?: FileSource;
+  settings?: RegionSettings;
+  ndis?: '6.0' | '6.1';
+}
+
+/** What the page shows of an opened capture (the `info` command's facts). */
+export interface CaptureSummary {
+  session: number;
+  name: string;
+  size: number;
+  format: string;
+  variant: string;
+  abi: 'x64' | 'x86';
+  paging: string;
+  dtb: { value: string; source: string; evidence: string } | undefined;
+  /** Region: the base; else undefined. */
+  base: string | undefined;
+  writable: boolean;
+  readOnlyReason: string | undefined;
+  warnings: string[];
+}
+
+export interface ScanHit {
+  address: string;
+  blocks: number;
+  score: number;
+}
+
+/** One row of the tree: a block. */
+export interface BlockRow {
+  path: string;
+  depth: number;
+  layer: string;
+  role: string;
+  type: string;
+  status: string;
+  address: string;
+  /** File offset of the block's first byte, or null. */
+  offset: number | null;
+  /** Index of the parent row, -1 for the top level. */
+  parent: number;
+  /** Index of this row's first dependent row, -1 when none. */
+  firstChild: number;
+  /** Number of dependents. */
+  children: number;
+  /** Diagnostics on this block: the highest severity, or undefined. */
+  severity?: 'error' | 'warning' | 'info';
+}
+
+export interface DiagnosticRow {
+  severity: 'error' | 'warning' | 'info';
+  code: string;
+  message: string;
+  path: string;
+  member?: string;
+  address: string;
+  offset: number | null;
+  /** The row of the block it concerns, or -1. */
+  row: number;
+  count?: number;
+}
+
+export interface DecodeResult {
+  root: string;
+  operation: string | null;
+  rows: BlockRow[];
+  diagnostics: DiagnosticRow[];
+  /** Milliseconds the decode took in the Worker. */
+  ms: number;
+}
+
+/** One member of a block or state structure, as `layout` and `decode` show it. */
+export interface MemberRow {
+  /** `NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.Header.Length`, `TCP_OFFLOAD_STATE_CONST.RemotePort`. */
+  path: string;
+  /** The C member name (last part of the path). */
+  name: string;
+  /** Nesting: 0 for a structure, 1 for its members... */
+  depth: number;
+  /** The C type as written in the header. */
+  ctype: string;
+  address: string;
+  /** Offset from the structure's start. */
+  offset: number;
+  size: number;
+  fileOffset: number | null;
+  bitOffset?: number;
+  bitWidth?: number;
+  /** The stored bytes, hex, in memory order; '' for a structure row. */
+  raw: string;
+  /** The document's value, as text ('' for a structure row). */
+  value: string;
+  /** The value's meaning where it has one: a status or enum name, an IP address, the port in host order. */
+  meaning: string;
+  /** Where the member points, for pointer members (hex), when it is not NULL. */
+  target?: string;
+  /** Whether the member may be edited here (scalars of a writable capture). */
+  editable: boolean;
+  /** Whether it is a structure (has members below it). */
+  struct: boolean;
+  /** True for padding between members. */
+  padding?: boolean;
+}
+
+export interface BlockDetails {
+  row: number;
+  members: MemberRow[];
+  diagnostics: DiagnosticRow[];
+}
+
+/** A run of bytes in a hex window owned by one member (or padding) of one block. */
+export interface ByteSpan {
+  /** File offset of the first byte. */
+  offset: number;
+  size: number;
+  row: number;
+  /** The member path, as MemberRow.path, or `... padding`. */
+  label: string;
+  padding: boolean;
+}
+
+export interface BytesResult {
+  offset: number;
+  bytes: Uint8Array;
+  /** Offsets in the window that the capture does not hold (bitmap gaps): none for files. */
+  spans: ByteSpan[];
+}
+
+export interface OwnerResult {
+  row: number;
+  label: string;
+  offset: number;
+  size: number;
+  padding: boolean;
+}
+
+/** Requests: op name → [argument, result]. */
+export interface Ops {
+  probe: [{ source: FileSource; sibling?: FileSource }, ProbeResult];
+  open: [OpenRequest, CaptureSummary];
+  close: [{ session: number }, void];
+  scan: [{ session: number }, ScanHit[]];
+  decode: [{ session: number; root?: string; operation?: string }, DecodeResult];
+  details: [{ session: number; row: number }, BlockDetails];
+  bytes: [{ session: number; offset: number; length: number }, BytesResult];
+  owner: [{ session: number; offset: number }, OwnerResult | undefined];
+  /** A virtual address to its file offset (Ctrl+G). */
+  locate: [{ session: number; address: string }, { offset: number } | undefined];
+}
+
+export type Op = keyof Ops;
+
+export interface Request<K extends Op = Op> {
+  id: number;
+  op: K;
+  arg: Ops[K][0];
+}
+
+/** A typed error crosses as its class name and message (the CLI's one line). */
+export interface ErrorReply {
+  name: string;
+  message: string;
+}
+
+export type Reply = { id: number; result: unknown } | { id: number; error: ErrorReply } | { id: number; progress: { done: number; total: number; what: string } };

@@ -1,0 +1,274 @@
+/**
+ * One opened capture in the Worker: the capture layer's address space, the decoded tree as rows,
+ * and the answers the page asks for (a block's members, a window of bytes with their owners, a
+ * byte's owner, an address's file offset). Plain TypeScript over a ByteSource: the suite runs it
+ * in Node over files, the page in a Worker over a File.
+ */
+import { type Capture, PAGING_NAMES, openCaptureImage, recognizeCapture, regionCapture } from '../../capture/open.js';
+import type { Reader } from '../../capture/reader.js';
+import { recogniseRefused, refusalError } from '../../capture/sources/refused.js';
+import { Location } from '../../codec/image.js';
+import type { ByteSource } from '../../codec/physical.js';
+import { DecodeError, UsageError } from '../../errors.js';
+import { type Abi, abiByName } from '../../layout/abi.js';
+import { OPERATIONS, type Operation, stateType } from '../../layout/constants.js';
+import type { NdisRevision } from '../../layout/descriptor.js';
+import { layoutOf } from '../../layout/registry.js';
+import { decodeBlocks } from '../../tree/decode.js';
+import type { BlockFields } from '../../tree/document.js';
+import { scanImage } from '../../tree/scan.js';
+import { stateSize } from '../../tree/state.js';
+import type { BlockDetails, BlockRow, ByteSpan, BytesResult, CaptureSummary, DecodeResult, DiagnosticRow, OwnerResult, ProbeResult, RegionSettings, ScanHit } from '../protocol.js';
+import { filePieces, memberRows } from './members.js';
+
+/** A region is read whole (it is edited in place and downloaded); larger files are not regions. */
+export const MAX_REGION_BYTES = 1 << 30;
+
+export function parseHex(text: string | undefined, what: string): bigint {
+  const t = (text ?? '').trim().replace(/^0x/i, '').replace(/[`']/g, '');
+  if (!/^[0-9a-f]{1,16}$/i.test(t)) throw new UsageError(`${what}: '${text ?? ''}' is not a hexadecimal address`);
+  return BigInt(`0x${t}`);
+}
+
+/** What the bytes of a file say it is, without opening it. */
+export function probe(reader: Reader, sibling?: Sibling): ProbeResult {
+  const found = recognizeCapture(reader, { sibling: siblingOf(sibling) });
+  if (found?.id === 'refused') {
+    const head = new Uint8Array(16);
+    reader.read(head, 0);
+    const refusal = recogniseRefused(head);
+    if (refusal) throw refusalError(refusal, reader.name);
+  }
+  return { format: found?.label, needsSettings: found === undefined };
+}
+
+/** A file given with the capture (VMware's state file beside its .vmem): its name, and a fresh reader each time one is asked for (a reader is closed by whoever asked). */
+export interface Sibling {
+  name: string;
+  open(): Reader;
+}
+
+const siblingOf = (sibling: Sibling | undefined) => (ext: string): Reader | undefined =>
+  sibling && sibling.name.toLowerCase().endsWith(ext.toLowerCase()) ? sibling.open() : undefined;
+
+interface Ownership {
+  /** Per piece, sorted by file offset: start, end (exclusive), row. */
+  start: Float64Array;
+  end: Float64Array;
+  row: Int32Array;
+  /** Longest piece: the search for the pieces over a window starts that far before it. */
+  longest: number;
+}
+
+export class Session {
+  readonly capture: Capture;
+  readonly abi: Abi;
+  readonly ndis: NdisRevision;
+  /** The bytes of a region (edited in place, downloaded), undefined for other captures. */
+  readonly regionBytes: Uint8Array | undefined;
+  private readonly source: ByteSource;
+  rows: BlockRow[] = [];
+  diagnostics: DiagnosticRow[] = [];
+  operation: Operation | undefined;
+  root: bigint | undefined;
+  private ownership: Ownership | undefined;
+  private readonly scratch = new Location();
+
+  constructor(
+    readonly id: number,
+    source: ByteSource,
+    options: { sibling?: Sibling; settings?: RegionSettings; ndis?: NdisRevision; progress?: (done: number, total: number) => void } = {},
+  ) {
+    this.source = source;
+    this.ndis = options.ndis ?? '6.1';
+    const settings = options.settings;
+    if (settings?.kind === 'region') {
+      if (source.size > MAX_REGION_BYTES) throw new UsageError(`${source.name}: ${source.size} bytes is more than a region can be here (${MAX_REGION_BYTES}); open it as a raw physical image or a capture`);
+      if (source.size === 0) throw new DecodeError(0, `${source.name}: the file is empty`);
+      const base = parseHex(settings.base, 'base');
+      this.abi = abiByName(settings.abi ?? 'x64');
+      if (this.abi.pointerSize === 4 && base > 0xffffffffn) throw new UsageError(`base ${settings.base} does not fit in a 32-bit pointer (x86)`);
+      const bytes = new Uint8Array(source.size);
+      let at = 0;
+      while (at < bytes.length) {
+        const n = source.read(bytes.subarray(at, Math.min(bytes.length, at + (16 << 20))), at);
+        if (n <= 0) throw new DecodeError(at, `${source.name}: the file ended at ${at} of ${bytes.length} bytes`);
+        at += n;
+      }
+      this.regionBytes = bytes;
+      this.capture = { ...regionCapture([{ base, bytes, name: source.name }]), name: source.name };
+    } else {
+      this.capture = openCaptureImage(source, {
+        ...(settings?.kind === 'physical' ? { format: 'raw', ...(settings.dtb ? { dtb: parseHex(settings.dtb, 'DTB') } : {}) } : {}),
+        sibling: siblingOf(options.sibling),
+        ...(options.progress ? { progress: options.progress } : {}),
+      });
+      this.abi = abiByName(settings?.abi ?? this.capture.abi ?? 'x64');
+      this.regionBytes = undefined;
+    }
+  }
+
+  summary(): CaptureSummary {
+    const c = this.capture;
+    const image = c.image;
+    return {
+      session: this.id,
+      name: c.name,
+      size: this.source.size,
+      format: c.format,
+      variant: c.variant,
+      abi: this.abi.name,
+      paging: PAGING_NAMES[c.paging],
+      dtb: c.dtb ? { value: `0x${c.dtb.value.toString(16)}`, source: c.dtb.source, evidence: c.dtb.evidence } : undefined,
+      base: c.format === 'region' ? this.hex([...image.ranges()][0]!.address) : undefined,
+      writable: image.writable,
+      readOnlyReason: image.writable ? undefined : (image.readOnlyReason ?? `${c.format} captures are read-only here: export the tree as a region`),
+      warnings: [...c.warnings],
+    };
+  }
+
+  hex(v: bigint): string {
+    return `0x${v.toString(16).padStart(this.abi.pointerSize * 2, '0')}`;
+  }
+
+  /** Tree roots, best first (for a capture opened without one). */
+  scan(progress?: (done: number, total: number) => void): ScanHit[] {
+    return scanImage(this.capture.image, { abi: this.abi, ...(progress ? { progress } : {}) })
+      .slice(0, 100)
+      .map((c) => ({ address: this.hex(c.address), blocks: c.blocks, score: c.score }));
+  }
+
+  /** Decodes the tree at `root` (a region's base when absent) into rows and diagnostics. */
+  decode(rootText?: string, operation?: string): DecodeResult {
+    const t0 = performance.now();
+    if (operation !== undefined && operation !== '' && !(OPERATIONS as readonly string[]).includes(operation)) {
+      throw new UsageError(`unknown operation '${operation}' (known: ${OPERATIONS.join(', ')})`);
+    }
+    const op = operation ? (operation as Operation) : undefined;
+    let root: bigint;
+    if (rootText) root = parseHex(rootText, 'root');
+    else if (this.capture.format === 'region') root = [...this.capture.image.ranges()][0]!.address;
+    else throw new UsageError('give the root: the address of the first block (or scan for it)');
+    const stream = decodeBlocks(this.capture.image, root, { abi: this.abi, ndis: this.ndis, ...(op ? { operation: op } : {}) });
+    const rows: BlockRow[] = [];
+    /** The last row at each depth: the parent of the next deeper row. */
+    const lastAt: number[] = [];
+    const byPath = new Map<string, number>();
+    const pieces: { start: number; end: number; row: number }[] = [];
+    const blockSize = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST', this.abi, this.ndis).size;
+    for (const { path, depth, block } of stream) {
+      const index = rows.length;
+      const parent = depth === 0 ? -1 : (lastAt[depth - 1] ?? -1);
+      if (parent >= 0) {
+        const p = rows[parent]!;
+        if (p.firstChild < 0) p.firstChild = index;
+        p.children++;
+      }
+      lastAt[depth] = index;
+      lastAt.length = depth + 1;
+      rows.push({ path, depth, layer: block.layer, role: block.role, type: block.type, status: block.Status.name, address: block.address, offset: block.offset, parent, firstChild: -1, children: 0 });
+      byPath.set(path, index);
+      const type = stateType(block.Header.Type);
+      const size = blockSize + (block.state && type ? stateSize(type, this.abi, this.ndis) : 0);
+      for (const p of filePieces(this.capture.image, BigInt(block.address), size, this.scratch)) pieces.push({ start: p.fileOffset, end: p.fileOffset + p.size, row: index });
+    }
+    const rank = { error: 3, warning: 2, info: 1 } as const;
+    const diagnostics: DiagnosticRow[] = stream.diagnostics.map((d) => {
+      const row = byPath.get(d.path) ?? -1;
+      const r = rows[row];
+      if (r && (!r.severity || rank[d.severity] > rank[r.severity])) r.severity = d.severity;
+      return { severity: d.severity, code: d.code, message: d.message, path: d.path, ...(d.member ? { member: d.member } : {}), address: d.address, offset: d.offset, row, ...(d.count ? { count: d.count } : {}) };
+    });
+    pieces.sort((a, b) => a.start - b.start);
+    this.ownership = {
+      start: Float64Array.from(pieces, (p) => p.start),
+      end: Float64Array.from(pieces, (p) => p.end),
+      row: Int32Array.from(pieces, (p) => p.row),
+      longest: pieces.reduce((m, p) => Math.max(m, p.end - p.start), 0),
+    };
+    this.rows = rows;
+    this.diagnostics = diagnostics;
+    this.operation = op;
+    this.root = root;
+    return { root: this.hex(root), operation: op ?? null, rows, diagnostics, ms: performance.now() - t0 };
+  }
+
+  private row(index: number): BlockRow {
+    const r = this.rows[index];
+    if (!r) throw new UsageError(`no block row ${index} (the tree has ${this.rows.length})`);
+    return r;
+  }
+
+  /** The block's document members, decoded again from the bytes (the tree keeps rows only, so memory does not grow with the blocks' state). */
+  block(index: number): BlockFields {
+    const r = this.row(index);
+    const stream = decodeBlocks(this.capture.image, BigInt(r.address), { abi: this.abi, ndis: this.ndis, maxBlocks: 1, maxDiagnostics: 1, ...(this.operation ? { operation: this.operation } : {}) });
+    for (const { block } of stream) return { ...block, layer: r.layer as BlockFields['layer'], role: r.role as BlockFields['role'] };
+    throw new DecodeError(r.offset ?? 0, `${r.path} at ${r.address} could not be read again`);
+  }
+
+  details(index: number): BlockDetails {
+    const block = this.block(index);
+    return { row: index, members: memberRows(this.capture.image, this.abi, this.ndis, block), diagnostics: this.diagnostics.filter((d) => d.row === index) };
+  }
+
+  /** The rows of blocks with bytes in [from, to) of the file. */
+  private rowsOver(from: number, to: number): number[] {
+    const o = this.ownership;
+    if (!o) return [];
+    let lo = 0;
+    let hi = o.start.length;
+    const first = from - o.longest;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (o.start[mid]! < first) lo = mid + 1;
+      else hi = mid;
+    }
+    const out = new Set<number>();
+    for (let i = lo; i < o.start.length && o.start[i]! < to; i++) if (o.end[i]! > from) out.add(o.row[i]!);
+    return [...out];
+  }
+
+  /** The owned byte runs of one block: each member (and padding) row's file pieces. */
+  private spansOf(index: number): ByteSpan[] {
+    const spans: ByteSpan[] = [];
+    for (const m of this.details(index).members) {
+      if (m.struct) continue;
+      for (const p of filePieces(this.capture.image, BigInt(m.address), m.size, this.scratch)) spans.push({ offset: p.fileOffset, size: p.size, row: index, label: m.path, padding: m.padding === true });
+    }
+    return spans;
+  }
+
+  /** A window of the file's bytes and the member runs over it. */
+  bytes(offset: number, length: number): BytesResult {
+    const size = this.source.size;
+    const from = Math.max(0, Math.min(size, Math.floor(offset)));
+    const n = Math.max(0, Math.min(size - from, Math.floor(length), 1 << 20));
+    const bytes = new Uint8Array(n);
+    if (this.regionBytes) bytes.set(this.regionBytes.subarray(from, from + n));
+    else if (n) this.source.read(bytes, from);
+    const spans: ByteSpan[] = [];
+    for (const row of this.rowsOver(from, from + n)) for (const s of this.spansOf(row)) if (s.offset < from + n && s.offset + s.size > from) spans.push(s);
+    spans.sort((a, b) => a.offset - b.offset);
+    return { offset: from, bytes, spans };
+  }
+
+  /** The member that owns the byte at a file offset, or undefined. */
+  owner(offset: number): OwnerResult | undefined {
+    for (const row of this.rowsOver(offset, offset + 1)) {
+      for (const s of this.spansOf(row)) if (offset >= s.offset && offset < s.offset + s.size) return { row, label: s.label, offset: s.offset, size: s.size, padding: s.padding };
+    }
+    return undefined;
+  }
+
+  /** The file offset of a virtual address, or undefined when the capture does not hold it. */
+  locate(addressText: string): { offset: number } | undefined {
+    const a = parseHex(addressText, 'address');
+    return this.capture.image.locate(a, 1, this.scratch) && this.scratch.imageOffset >= 0 ? { offset: this.scratch.imageOffset } : undefined;
+  }
+
+  close(): void {
+    this.capture.close();
+  }
+}
+
