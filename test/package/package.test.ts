@@ -5,7 +5,7 @@
  * then strict TypeScript (no skipLibCheck) over consumer programs for every module setting a
  * user may have, the compiled programs run against the package, and its bin run as npm links it.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -59,7 +59,9 @@ beforeAll(async () => {
   // A staging copy of the project, so that the build and the pack never touch this checkout's dist/.
   const stage = join(tmp, 'stage');
   for (const f of projectFiles()) cpSync(f, join(stage, f), { recursive: false });
+  // What `npm run build` (and prepare, before a publish) does: tsup, then the web inspector.
   await run(bin('tsup'), ['--out-dir', join(stage, 'dist')], { cwd: repo });
+  await run(bin('tsx'), ['scripts/build-web.ts', join(stage, 'dist/web')], { cwd: repo });
   const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: stage });
   packed = (JSON.parse(pack.stdout) as (typeof packed)[])[0]!;
 
@@ -118,7 +120,7 @@ afterAll(() => {
 describe('the packed package', () => {
   it('holds the builds, their types, the docs and the sample captures, and no sources or tests', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const p of ['package.json', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/cli/main.js', 'docs/api.md', 'fixtures/sample-x64.bin', 'fixtures/sample-x64.dmp', 'fixtures/sample-x64.json']) {
+    for (const p of ['package.json', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/cli/main.js', 'dist/web/index.html', 'dist/web/inspector.js', 'dist/web/inspector.css', 'docs/api.md', 'fixtures/sample-x64.bin', 'fixtures/sample-x64.dmp', 'fixtures/sample-x64.json']) {
       expect(paths, p).toContain(p);
     }
     expect(paths.filter((p) => /^(src|test|bench|scripts|types|node_modules)\//.test(p))).toEqual([]);
@@ -163,6 +165,27 @@ describe('the packed package', () => {
     expect([esm.stdout, esm.stderr]).toEqual([`${want}\n`, '']);
     const cjs = spawnSync(process.execPath, ['-e', "console.log(require.resolve('ndis-offload/fixtures/sample-x64.dmp'))"], { encoding: 'utf8', cwd: consumer });
     expect([cjs.stdout, cjs.stderr]).toEqual([`${want}\n`, '']);
+  });
+
+  it('its bin serves the web inspector it ships on 127.0.0.1, with the capture named', async () => {
+    const child = spawn(join(consumer, 'node_modules', '.bin', 'ndis-offload'), ['serve', join(installed, 'fixtures', 'sample-x64.dmp')], { cwd: consumer });
+    try {
+      const url = await new Promise<string>((resolveUrl, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /^(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out);
+          if (m) resolveUrl(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      const page = await fetch(url);
+      expect(await page.text()).toContain('<script src="inspector.js"></script>');
+      expect((await fetch(`${url}inspector.js`)).status).toBe(200);
+      expect(await (await fetch(`${url}api/captures`)).json()).toEqual([{ url: 'capture/0', name: 'sample-x64.dmp', size: readFileSync(join(installed, 'fixtures', 'sample-x64.dmp')).length }]);
+    } finally {
+      child.kill('SIGINT');
+    }
   });
 
   it('its bin, linked as npm links it, prints the version', () => {
