@@ -143,3 +143,25 @@ describe('hostile files', () => {
     }
   });
 });
+
+describe('what the page remembers', () => {
+  it("a region's base and ABI, per file name, offered the next time it is opened", async () => {
+    const { page, errors } = await filePage();
+    try {
+      expect(await openFile(page, fixture('initiate-x86.bin'), { base: '0x8a400000', abi: 'x86' })).toBeGreaterThan(0);
+      await page.evaluate(() => delete document.body.dataset.ready);
+      await page.setInputFiles('#file-input', fixture('initiate-x86.bin'));
+      await page.waitForSelector('dialog input[name=base]');
+      expect(await page.inputValue('dialog input[name=base]')).toBe('0x8a400000');
+      expect(await page.inputValue('dialog select[name=abi]')).toBe('x86');
+      // Another file's settings are its own.
+      await page.click('dialog button[value=cancel]');
+      await page.setInputFiles('#file-input', fixture('query-x64.bin'));
+      await page.waitForSelector('dialog input[name=base]');
+      expect(await page.inputValue('dialog input[name=base]')).toBe('');
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});

@@ -112,6 +112,31 @@ function remember(name: string, s: RegionSettings): void {
   }
 }
 
+/** A long step in the Worker (DTB discovery, scan): a progress bar with what it is doing. */
+function progress(done: number, total: number, what: string): void {
+  $('progress-box').hidden = false;
+  $('progress-what').textContent = what;
+  const bar = $<HTMLProgressElement>('progress');
+  bar.max = Math.max(1, total);
+  bar.value = Math.min(done, total);
+}
+const progressDone = (): void => {
+  $('progress-box').hidden = true;
+};
+
+/** The roots a scan found, best first: the one opened is selected, the others a choice away. */
+function listRoots(hits: { address: string; blocks: number; score: number }[], opened: string | undefined): void {
+  const select = $<HTMLSelectElement>('roots-select');
+  select.replaceChildren(...hits.map((h) => {
+    const o = document.createElement('option');
+    o.value = h.address;
+    o.textContent = `${h.address} (${h.blocks} blocks)`;
+    o.selected = h.address === opened;
+    return o;
+  }));
+  $('roots-label').hidden = hits.length < 2;
+}
+
 const nameOf = (s: FileSource): string => (s.kind === 'file' ? s.file.name : s.name);
 
 /** Opens a capture (and a VMware state file given with its .vmem), then decodes or scans. */
@@ -128,7 +153,7 @@ export async function openSources(sources: FileSource[], given: { root?: string;
       remember(nameOf(memory), settings);
     }
     say(`opening ${nameOf(memory)}…`);
-    const summary = await client.call('open', { source: memory, ...(sibling ? { sibling } : {}), ...(settings ? { settings } : {}) }, (done, total, what) => say(`${what}: ${Math.round((done / total) * 100)}%`));
+    const summary = await client.call('open', { source: memory, ...(sibling ? { sibling } : {}), ...(settings ? { settings } : {}) }, progress).finally(progressDone);
     // The old capture's requests still in flight are answered before its close (one Worker, in order).
     if (session !== undefined) void client.call('close', { session }).catch(() => {});
     session = summary.session;
@@ -136,14 +161,16 @@ export async function openSources(sources: FileSource[], given: { root?: string;
     $('capture-name').textContent = describeCapture(summary);
     hex.setFile(summary.size, summary.base === undefined ? undefined : BigInt(summary.base));
     let root = given.root ?? (summary.base ? summary.base : undefined);
+    listRoots([], undefined);
     if (!root) {
-      const hits = await client.call('scan', { session: summary.session }, (done, total, what) => say(`${what}: ${Math.round((done / total) * 100)}%`));
+      const hits = await client.call('scan', { session: summary.session }, progress).finally(progressDone);
       if (!hits.length) {
         store.setTree(summary, undefined);
         say(`${summary.name}: no offload tree found by scan; type a root and press Decode`);
         return;
       }
       root = hits[0]!.address;
+      listRoots(hits, root);
       say(`scan found ${hits.length} candidate roots; opened the best, ${root} (${hits[0]!.blocks} blocks)`);
     }
     ($('root-input') as HTMLInputElement).value = root;
@@ -176,6 +203,14 @@ $('file-input').addEventListener('change', (e) => {
   const files = [...(input.files ?? [])];
   input.value = '';
   if (files.length) void openSources(files.map((file) => ({ kind: 'file', file })));
+});
+
+$('roots-select').addEventListener('change', (e) => {
+  const s = store.summary;
+  const root = (e.target as HTMLSelectElement).value;
+  if (!s) return;
+  ($('root-input') as HTMLInputElement).value = root;
+  decode(s, root).catch((err) => showError(err));
 });
 
 $('decode-button').addEventListener('click', () => {
