@@ -1,25 +1,30 @@
 /**
- * Writes one capture of each format that holds offload trees, and a manifest of what this
- * library reads from each, for scripts/crosscheck/volatility3.py to compare with Volatility 3's
- * layers (a check run once by hand, recorded in docs/testing.md; no test depends on it).
+ * Writes one capture of each format that holds offload trees, and a manifest of what this library
+ * reads from each, for scripts/crosscheck/volatility3.py (Volatility 3's layers) and
+ * scripts/crosscheck/kdmp-parser.py (kdmp-parser, the 64-bit dumps) to compare with. A check run
+ * once by hand and recorded in docs/testing.md; no test depends on it.
  *
  *   npx tsx scripts/crosscheck/volatility3-inputs.ts [OUT_DIR]     (default /tmp/ndis-vol3)
  *
- * The captures come from the test suite's writers: the standard x64 trees
+ * The captures come from the test suite's writers. The standard x64 trees
  * (test/support/dump-trees.ts: scattered frames, blocks straddling pages, a 2 MiB page, a
- * transition PTE) behind a Windows-like PML4 (test/support/dtb-images.ts), with a missing, a paged-out and a not stored page added, as LiME,
- * QEMU ELF64, VirtualBox ELF64, VMware .vmem + .vmss and 64-bit dumps of DumpTypes 1, 5, 6, 8, 9
- * and 10; the x86 trees (test/support/x86-dumps.ts: a 2 or 4 MiB page, the self-map, the PAE PDPT
- * in the middle of its frame, the same holes) as 32-bit dumps of types 1 and 5, PAE and non-PAE,
- * a PAE bitmap dump with its PDPT page aligned and its frames above 4 GiB, and as ELF32 cores. Each file is opened with openCaptureImage as the CLI opens it; manifest.json
- * holds, per file, the DTB and paging chosen, and what was read through them:
+ * transition PTE) behind a Windows-like PML4 (test/support/dtb-images.ts: the self-map,
+ * KUSER_SHARED_DATA), with a missing, a paged-out and a not stored page added: as LiME, QEMU ELF64,
+ * VirtualBox ELF64, VMware .vmem + .vmss and 64-bit dumps of DumpTypes 1, 5, 6, 8, 9 and 10. The
+ * x86 trees (test/support/x86-dumps.ts: a 2 or 4 MiB page, the self-map, the PAE PDPT in the middle
+ * of its frame, the same holes): as 32-bit dumps of types 1 and 5, PAE and non-PAE, a PAE bitmap
+ * dump with its PDPT page aligned and its frames above 4 GiB, and ELF32 cores. Each file is opened
+ * with openCaptureImage as the CLI opens it; manifest.json holds, per file, the DTB and paging
+ * chosen and what was read through them:
  *
  * - `blocks`: every byte of every block and state structure of every tree (annotateTree's ranges,
  *   joined where the ranges of one block touch), as hex, read through the capture's address space;
  * - `translations`: the physical address of virtual pages (every tree page, the holes, the
  *   self-map window, every page `ranges()` lists, random kernel addresses), or null;
  * - `stored`: the physical pages stored, as [first PFN, count] runs; `frames`: the SHA-256 of
- *   every frame with content that is stored.
+ *   every frame with content that is stored;
+ * - `transition`: the virtual pages mapped by a transition PTE (a reader that does not follow
+ *   them, as kdmp-parser, cannot read those).
  *
  * Before writing the manifest, every tree read through the capture must decode to exactly the
  * document its plain region gives (else this script fails): the bytes in the manifest are those
@@ -38,7 +43,7 @@ import { PAGE_SIZE } from '../../src/codec/physical.js';
 import { X64 as X64_ABI, X86 as X86_ABI } from '../../src/layout/abi.js';
 import { annotateTree } from '../../src/tree/annotate.js';
 import { decodeTree, type DecodeOptions } from '../../src/tree/decode.js';
-import { CR4_X64, writeElfCore, writeLime } from '../../test/support/capture-writers.js';
+import { writeElfCore, writeLime } from '../../test/support/capture-writers.js';
 import { SELF_MAP, kernelSpace } from '../../test/support/dtb-images.js';
 import { HEADER, normalised, secondPage, standardTrees } from '../../test/support/dump-trees.js';
 import { writeVmware } from '../../test/support/vmware-writers.js';
@@ -58,13 +63,14 @@ interface Tree {
 // ---------------------------------------------------------------------------------------------
 // The spaces
 
-const X64_TREES: Tree[] = standardTrees();
-const sample = X64_TREES.find((t) => t.name === 'sample-x64')!;
+const PLACED = standardTrees();
+const X64_TREES: Tree[] = PLACED;
+const sample = PLACED.find((t) => t.name === 'sample-x64')!;
 const X64_HOLES = { missing: [0xffffc70a55550000n], pagedOut: [0xffffc70a55551000n], notStored: [0xffffc70a55552000n] };
 // KUSER_SHARED_DATA mapped and the PML4 self-mapped at 0x1A3, as on Windows: a LiME capture has no
 // CPU state, so its DTB is found by discovery.
 const X64_SELF_MAP = SELF_MAP;
-const X64 = kernelSpace(0x1b3, X64_HOLES, X64_TREES as ReturnType<typeof standardTrees>);
+const X64 = kernelSpace(0x1b3, X64_HOLES, PLACED);
 const PCID = 0x5n;
 
 const X86_TREES: Tree[] = x86Trees().map((t) => ({ name: t.name, root: BigInt(t.root), bytes: t.bytes, options: t.options }));
@@ -91,6 +97,8 @@ interface Capture {
   space: { frames: Map<number, Uint8Array> };
   /** Virtual pages to translate besides the trees' and ranges()'. */
   extra: bigint[];
+  /** The virtual pages mapped by transition PTEs (Windows reads them; not every reader does). */
+  transition: bigint[];
 }
 
 const captures: Capture[] = [];
@@ -101,7 +109,7 @@ function add(name: string, volatility: Capture['volatility'], write: Record<stri
     return path;
   });
   const space = !x86 ? X64 : name.includes('non-pae') ? NON_PAE : name.includes('pae-high') ? PAE_HIGH : PAE;
-  captures.push({ name, volatility, files, trees: x86 ? X86_TREES : X64_TREES, space, extra: [] });
+  captures.push({ name, volatility, files, trees: x86 ? X86_TREES : X64_TREES, space, extra: [], transition: x86 ? x86Transition.map(BigInt) : [secondPage(sample)] });
 }
 
 add('lime', 'lime', { 'x64.lime': writeLime(X64, { ranges: 'frames' }) }, false);
@@ -120,7 +128,6 @@ add('dump32-non-pae-type1', 'crash32', { 'x86-non-pae-type1.dmp': writeFullDump3
 add('dump32-non-pae-type5', 'crash32', { 'x86-non-pae-type5.dmp': writeBitmapDump32(NON_PAE, HEADER32) }, true);
 add('qemu-elf32-pae', 'elf32', { 'x86-pae-qemu.core': writeElfCore(asX64Writer(PAE), { elfClass: 32, cr4: 1n << 5n }) }, true);
 add('qemu-elf32-non-pae', 'elf32', { 'x86-non-pae-qemu.core': writeElfCore(asX64Writer(NON_PAE), { elfClass: 32, cr4: 1n << 4n }) }, true);
-void CR4_X64;
 
 // Virtual pages whose translation is compared besides the trees' and ranges()'.
 function prng(seed: number): () => number {
@@ -171,6 +178,7 @@ interface Entry {
   translations: [string, string | null][];
   stored: [number, number][];
   frames: [number, string][];
+  transition: string[];
 }
 
 const manifest: Entry[] = [];
@@ -241,6 +249,7 @@ for (const c of captures) {
       translations,
       stored,
       frames,
+      transition: c.transition.map(hex),
     });
     const bytes = blocks.reduce((n, b) => n + b.hex.length / 2, 0);
     console.log(
