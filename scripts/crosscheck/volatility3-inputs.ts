@@ -24,7 +24,9 @@
  * - `stored`: the physical pages stored, as [first PFN, count] runs; `frames`: the SHA-256 of
  *   every frame with content that is stored;
  * - `transition`: the virtual pages mapped by a transition PTE (a reader that does not follow
- *   them, as kdmp-parser, cannot read those).
+ *   them, as kdmp-parser, cannot read those);
+ * - `hexdump`: what `ndis-offload hexdump FILE --root ROOT --json` prints of every tree, through
+ *   the command line: each member's address, bytes and file offset (where it lies in one page).
  *
  * Before writing the manifest, every tree read through the capture must decode to exactly the
  * document its plain region gives (else this script fails): the bytes in the manifest are those
@@ -35,6 +37,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { openCaptureImage, openFileReader } from '../../src/capture/index.js';
+import { main } from '../../src/cli/main.js';
 import { siblingOf } from '../../src/cli/source.js';
 import type { AddressSpace } from '../../src/codec/dump-builder.js';
 import { type SerialisedImage, writeBitmapDump, writeFullDump, writeRdmpDump } from '../../src/codec/dump-writer.js';
@@ -179,6 +182,18 @@ interface Entry {
   stored: [number, number][];
   frames: [number, string][];
   transition: string[];
+  hexdump: { tree: string; address: string; offset: number | null; hex: string }[];
+}
+
+/** `ndis-offload hexdump FILE --root ROOT --json`'s ranges, as the command line prints them. */
+async function hexdumpRanges(file: string, t: Tree): Promise<Entry['hexdump']> {
+  let out = '';
+  let err = '';
+  const args = [...(t.options.operation ? ['--operation', t.options.operation] : []), ...(t.options.ndis ? ['--ndis', t.options.ndis] : [])];
+  const code = await main(['hexdump', file, '--root', hex(t.root), ...args, '--json'], { out: (x) => (out += x), err: (x) => (err += x), stdoutIsTty: false, env: {} });
+  if (code !== 0) throw new Error(`hexdump ${file} --root ${hex(t.root)}: exit ${code}: ${err}`);
+  const doc = JSON.parse(out) as { ranges: { address: string; offset: number | null; hex: string }[] };
+  return doc.ranges.map((r) => ({ tree: t.name, address: r.address, offset: r.offset, hex: r.hex }));
 }
 
 const manifest: Entry[] = [];
@@ -236,6 +251,8 @@ for (const c of captures) {
       .sort((a, b) => a - b)
       .filter((p) => ph.hasFrame(p))
       .map((p) => [p, sha256(ph.readFrame(p)!)]);
+    const hexdump: Entry['hexdump'] = [];
+    for (const t of c.trees) hexdump.push(...(await hexdumpRanges(c.files[0]!, t)));
     manifest.push({
       name: c.name,
       volatility: c.volatility,
@@ -250,10 +267,11 @@ for (const c of captures) {
       stored,
       frames,
       transition: c.transition.map(hex),
+      hexdump,
     });
     const bytes = blocks.reduce((n, b) => n + b.hex.length / 2, 0);
     console.log(
-      `${c.name}: ${cap.variant}, ${cap.paging} DTB ${hex(cap.dtb!.value)} (${cap.dtb!.source}); ${c.trees.length} trees decode as their regions; ${blocks.length} block ranges (${bytes} bytes), ${translations.length} pages translated, ${frames.length} frames, ${stored.reduce((n, [, k]) => n + k, 0)} pages stored`,
+      `${c.name}: ${cap.variant}, ${cap.paging} DTB ${hex(cap.dtb!.value)} (${cap.dtb!.source}); ${c.trees.length} trees decode as their regions; ${blocks.length} block ranges (${bytes} bytes), ${hexdump.length} hexdump ranges, ${translations.length} pages translated, ${frames.length} frames, ${stored.reduce((n, [, k]) => n + k, 0)} pages stored`,
     );
   } finally {
     cap.close();

@@ -14,6 +14,8 @@ over it (WindowsIntel32e, WindowsIntelPAE, WindowsIntel: transition PTEs read as
 them) with the DTB ndis-offload chose (the dumps' own DirectoryTableBase is compared too). Then:
 
 - blocks: every block and state structure of every tree, read at its virtual address;
+- hexdump: every range `ndis-offload hexdump --root ROOT --json` printed (the command line's own
+  read), its bytes and its file offset (Volatility's virtual -> physical -> file mapping);
 - translations: each virtual page the manifest lists translates to the same physical address, or
   to none; and every page Volatility's mapping() walk of the kernel half yields that the manifest
   also lists agrees (the walk skips a large page not wholly stored: counted, not a disagreement);
@@ -118,6 +120,33 @@ def main() -> int:
             else:
                 blocks_same += 1
 
+        # What `ndis-offload hexdump --json` printed: every member's bytes, and its file offset where
+        # the command gives one, against Volatility's chain virtual -> physical -> file.
+        hex_same = offsets_same = 0
+        for r in cap["hexdump"]:
+            va = int(r["address"], 16)
+            want = bytes.fromhex(r["hex"])
+            try:
+                got = virt.read(va & vmask, len(want))
+            except exceptions.InvalidAddressException as e:
+                problems.append(f"hexdump {r['tree']} {va:#x}: Volatility cannot read it ({e})")
+                continue
+            if got != want:
+                problems.append(f"hexdump {r['tree']} {va:#x}: bytes differ (Volatility {got.hex()}, ndis-offload {r['hex']})")
+                continue
+            hex_same += 1
+            if r["offset"] is None:
+                continue
+            pieces = [
+                (foff, flen)
+                for _o, vlen, poff, _pl, _l in virt.mapping(va & vmask, len(want))
+                for _o2, flen, foff, _fl, _l2 in phys.mapping(poff, vlen)
+            ]
+            if len(pieces) != 1 or pieces[0][0] != r["offset"]:
+                problems.append(f"hexdump {r['tree']} {va:#x}: file offset ndis-offload {r['offset']:#x}, Volatility {[(hex(o), n) for o, n in pieces]}")
+            else:
+                offsets_same += 1
+
         # Translations of the listed virtual pages.
         ours = {}
         for va_s, pa_s in cap["translations"]:
@@ -200,7 +229,8 @@ def main() -> int:
         dtb_note = f", header DTB {header_dtb:#x}" if header_dtb is not None else ""
         print(
             f"{name}: {status}: {type(phys).__name__} + {cls.__name__} at DTB {dtb:#x}{dtb_note}; "
-            f"{blocks_same}/{len(cap['blocks'])} block ranges equal; {translated} pages translated alike ({mapped} mapped); "
+            f"{blocks_same}/{len(cap['blocks'])} block ranges equal; hexdump: {hex_same}/{len(cap['hexdump'])} ranges equal, {offsets_same} file offsets equal; "
+            f"{translated} pages translated alike ({mapped} mapped); "
             f"{listed} kernel pages Volatility's walk maps checked ({unlisted} not listed by ndis-offload, {skipped} of ndis-offload's not in its walk); "
             f"{sum(c for _, c in runs)} pages stored in {len(runs)} runs; {frames_same}/{len(cap['frames'])} frames equal"
         )
