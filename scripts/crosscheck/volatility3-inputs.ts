@@ -277,5 +277,5 @@ for (const c of captures) {
     cap.close();
   }
 }
-writeFileSync(join(OUT, 'manifest.json'), JSON.stringify({ pageSize: PAGE_SIZE, captures: manifest }, null, 1));
+writeFileSync(join(OUT, 'manifest.json'), JSON.stringify({ pageSize: PAGE_SIZE, captures: manifest }));
 console.log(`wrote ${captures.reduce((n, c) => n + c.files.length, 0)} files and manifest.json in ${OUT}`);
