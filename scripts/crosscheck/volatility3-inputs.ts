@@ -13,7 +13,8 @@
  * VirtualBox ELF64, VMware .vmem + .vmss and 64-bit dumps of DumpTypes 1, 5, 6, 8, 9 and 10. The
  * x86 trees (test/support/x86-dumps.ts: a 2 or 4 MiB page, the self-map, the PAE PDPT in the middle
  * of its frame, the same holes): as 32-bit dumps of types 1 and 5, PAE and non-PAE, a PAE bitmap
- * dump with its PDPT page aligned and its frames above 4 GiB, and ELF32 cores. Each file is opened
+ * dump with its PDPT page aligned and its frames above 4 GiB, and ELF32 cores. And the bundled
+ * samples of fixtures/ (a 64-bit dump, LiME, VMware, a 32-bit PAE dump). Each file is opened
  * with openCaptureImage as the CLI opens it; manifest.json holds, per file, the DTB and paging
  * chosen and what was read through them:
  *
@@ -50,7 +51,9 @@ import { writeElfCore, writeLime } from '../../test/support/capture-writers.js';
 import { SELF_MAP, kernelSpace } from '../../test/support/dtb-images.js';
 import { HEADER, normalised, secondPage, standardTrees } from '../../test/support/dump-trees.js';
 import { writeVmware } from '../../test/support/vmware-writers.js';
-import { HEADER32, buildX86Space, writeBitmapDump32, writeFullDump32, type X86Space, x86Regions, x86Trees } from '../../test/support/x86-dumps.js';
+import { CAPTURE_SAMPLES } from '../../test/support/capture-samples.js';
+import { SAMPLE_DUMP } from '../fixtures.js';
+import { HEADER32, SAMPLE_DUMP32, buildX86Space, placeX86Tree, writeBitmapDump32, writeFullDump32, type X86Space, x86Regions, x86Trees } from '../../test/support/x86-dumps.js';
 
 const OUT = process.argv[2] ?? '/tmp/ndis-vol3';
 mkdirSync(OUT, { recursive: true });
@@ -97,7 +100,8 @@ interface Capture {
   volatility: 'lime' | 'elf64' | 'elf32' | 'vmware' | 'crash32' | 'crash64';
   files: string[];
   trees: Tree[];
-  space: { frames: Map<number, Uint8Array> };
+  /** The frames with content; undefined for a bundled fixture: then every stored frame. */
+  space: { frames: Map<number, Uint8Array> } | undefined;
   /** Virtual pages to translate besides the trees' and ranges()'. */
   extra: bigint[];
   /** The virtual pages mapped by transition PTEs (Windows reads them; not every reader does). */
@@ -132,6 +136,20 @@ add('dump32-non-pae-type5', 'crash32', { 'x86-non-pae-type5.dmp': writeBitmapDum
 add('qemu-elf32-pae', 'elf32', { 'x86-pae-qemu.core': writeElfCore(asX64Writer(PAE), { elfClass: 32, cr4: 1n << 5n }) }, true);
 add('qemu-elf32-non-pae', 'elf32', { 'x86-non-pae-qemu.core': writeElfCore(asX64Writer(NON_PAE), { elfClass: 32, cr4: 1n << 4n }) }, true);
 
+// The bundled samples (fixtures/), as they are: the sample tree in a 64-bit bitmap dump (its second
+// page mapped by a transition PTE: scripts/fixtures.ts), a LiME capture and a VMware .vmem + .vmss;
+// the initiate-x86 tree in a PAE bitmap dump (its second page mapped by a transition PTE too).
+const SAMPLE_X86 = placeX86Tree('initiate-x86', SAMPLE_DUMP32.root);
+const fixture = (name: string, volatility: Capture['volatility'], files: string[], tree: Tree, transition: bigint[]): void => {
+  captures.push({ name, volatility, files, trees: [tree], space: undefined, extra: [], transition });
+};
+fixture('fixture-dump64', 'crash64', [SAMPLE_DUMP.file], sample, [secondPage(sample)]);
+fixture('fixture-lime', 'lime', [CAPTURE_SAMPLES.files.lime], sample, []);
+fixture('fixture-vmware', 'vmware', [CAPTURE_SAMPLES.files.vmem, CAPTURE_SAMPLES.files.vmss], sample, []);
+fixture('fixture-dump32-pae', 'crash32', [SAMPLE_DUMP32.file], { name: SAMPLE_X86.name, root: BigInt(SAMPLE_X86.root), bytes: SAMPLE_X86.bytes, options: SAMPLE_X86.options }, [
+  BigInt(((SAMPLE_DUMP32.root & ~0xfff) >>> 0) + 0x1000),
+]);
+
 // Virtual pages whose translation is compared besides the trees' and ranges()'.
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -160,7 +178,7 @@ for (let i = 0; i < 3000; i++) x64Extra.push(0xffff800000000000n + BigInt(Math.f
 const x86Extra: bigint[] = [...x86Holes.missing, ...x86Holes.pagedOut, ...x86Holes.notStored, ...x86Transition].map(BigInt);
 for (let a = 0xc0000000; a < 0xc0800000; a += 0x1000) x86Extra.push(BigInt(a + 0x10));
 for (let i = 0; i < 3000; i++) x86Extra.push(BigInt(Math.floor(0x80000000 + random() * 0x80000000)));
-for (const c of captures) c.extra = c.trees === X86_TREES ? x86Extra : x64Extra;
+for (const c of captures) c.extra = c.volatility === 'crash32' || c.volatility === 'elf32' ? x86Extra : x64Extra;
 
 // ---------------------------------------------------------------------------------------------
 // What this library reads
@@ -173,6 +191,8 @@ interface Entry {
   volatility: Capture['volatility'];
   files: string[];
   format: string;
+  /** A crash dump's DumpType. */
+  dumpType: number | null;
   variant: string;
   paging: string;
   dtb: string;
@@ -247,7 +267,8 @@ for (const c of captures) {
       p += yes;
       if (p < ph.frameLimit) p += Math.max(1, ph.extent(p, ph.frameLimit - p, false));
     }
-    const frames: [number, string][] = [...c.space.frames.keys()]
+    const withContent = c.space ? [...c.space.frames.keys()] : stored.flatMap(([first, n]) => (n > 4096 ? [] : Array.from({ length: n }, (_, k) => first + k)));
+    const frames: [number, string][] = withContent
       .sort((a, b) => a - b)
       .filter((p) => ph.hasFrame(p))
       .map((p) => [p, sha256(ph.readFrame(p)!)]);
@@ -258,6 +279,7 @@ for (const c of captures) {
       volatility: c.volatility,
       files: c.files,
       format: cap.format,
+      dumpType: cap.dump?.info.dumpType ?? cap.dump32?.dumpType ?? null,
       variant: cap.variant,
       paging: cap.paging,
       dtb: hex(cap.dtb!.value),
