@@ -35,7 +35,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { openCaptureImage, openFileReader } from '../../src/capture/index.js';
 import { main } from '../../src/cli/main.js';
@@ -55,7 +55,7 @@ import { CAPTURE_SAMPLES } from '../../test/support/capture-samples.js';
 import { SAMPLE_DUMP } from '../fixtures.js';
 import { HEADER32, SAMPLE_DUMP32, buildX86Space, placeX86Tree, writeBitmapDump32, writeFullDump32, type X86Space, x86Regions, x86Trees } from '../../test/support/x86-dumps.js';
 
-const OUT = process.argv[2] ?? '/tmp/ndis-vol3';
+const OUT = resolve(process.argv[2] ?? '/tmp/ndis-vol3');
 mkdirSync(OUT, { recursive: true });
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 
@@ -141,7 +141,7 @@ add('qemu-elf32-non-pae', 'elf32', { 'x86-non-pae-qemu.core': writeElfCore(asX64
 // the initiate-x86 tree in a PAE bitmap dump (its second page mapped by a transition PTE too).
 const SAMPLE_X86 = placeX86Tree('initiate-x86', SAMPLE_DUMP32.root);
 const fixture = (name: string, volatility: Capture['volatility'], files: string[], tree: Tree, transition: bigint[]): void => {
-  captures.push({ name, volatility, files, trees: [tree], space: undefined, extra: [], transition });
+  captures.push({ name, volatility, files: files.map((f) => resolve(f)), trees: [tree], space: undefined, extra: [], transition });
 };
 fixture('fixture-dump64', 'crash64', [SAMPLE_DUMP.file], sample, [secondPage(sample)]);
 fixture('fixture-lime', 'lime', [CAPTURE_SAMPLES.files.lime], sample, []);
