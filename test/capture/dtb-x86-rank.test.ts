@@ -238,3 +238,17 @@ describe('the x86 scan is bounded: its low window first, then the rest with prog
     });
   }
 });
+
+describe('hostile: pages full of PDPT-shaped slots', () => {
+  it('a 16 MiB image whose every slot looks like a PDPT (and none has a self-mapping PD3 behind it) ends with the usual error, in bounded time', () => {
+    const pages = 0x1000;
+    const bytes = new Uint8Array(pages * PAGE_SIZE);
+    const v = new DataView(bytes.buffer);
+    // Slot s of page p points to four distinct frames inside memory; none of them is a PD3 that maps itself.
+    for (let p = 0; p < pages; p++) for (let s = 0; s < 128; s++) for (let i = 0; i < 4; i++) v.setUint32(p * PAGE_SIZE + s * 32 + i * 8, (((p + s * 4 + i + 1) % pages) * PAGE_SIZE + 1) >>> 0, true);
+    const physical = RawPhysicalMemory.fromBytes(bytes);
+    const t = performance.now();
+    expect(() => findDtb(physical, { strategies: [PAE_STRATEGY] })).toThrow(/no kernel DirectoryTableBase found .*no page of it is a top-level page table that maps itself; give it with --dtb$/);
+    expect(performance.now() - t).toBeLessThan(10_000);
+  });
+});
