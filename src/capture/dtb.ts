@@ -88,8 +88,8 @@ export interface DtbStrategy {
   readonly abi: Abi;
   /** KUSER_SHARED_DATA's fixed kernel address in this mode. */
   readonly kuserSharedData: bigint;
-  /** Physical ranges [start, end) where this mode's kernel table usually is, scanned (in order) before the rest of memory. */
-  readonly windows: readonly { readonly start: number; readonly end: number }[];
+  /** Physical ranges [start, end) where this mode's kernel table usually is, scanned (in order) before the rest of memory (none: the full scan only). */
+  readonly windows?: readonly { readonly start: number; readonly end: number }[];
   /** The DTB a low-stub page holds (`words`: the page as little-endian 32-bit words), or undefined. */
   lowStub?(words: Uint32Array, at: number): bigint | undefined;
   /**
@@ -317,7 +317,7 @@ type Range = { start: number; end: number };
 function lowWindows(strategies: readonly DtbStrategy[], limit: number): Range[] {
   const out: Range[] = [];
   for (const s of strategies) {
-    for (const w of s.windows) {
+    for (const w of s.windows ?? []) {
       let parts: Range[] = [{ start: Math.min(w.start, limit), end: Math.min(w.end, limit) }];
       for (const o of out) {
         parts = parts.flatMap((p) => {
