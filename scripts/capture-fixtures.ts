@@ -4,6 +4,8 @@
  * (self-map entry 0x1A3, KUSER_SHARED_DATA mapped) at physical 0x1b3000, its frames scattered:
  *
  * - fixtures/sample-x64.lime: a LiME capture of the frames that hold something (its DTB is found);
+ * - fixtures/sample-x64.core: a QEMU dump-guest-memory ELF64 core of the same frames, two CPUs
+ *   whose CR3s carry PCIDs 1 and 2 (the DTB is the CR3 of the CPU that maps the root);
  * - fixtures/sample-x64.vmem + fixtures/sample-x64.vmss: a VMware suspended VM (CR3 in the .vmss).
  *
  * `npx tsx scripts/capture-fixtures.ts`; test/capture/capture-fixtures.test.ts requires the

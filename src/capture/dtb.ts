@@ -1,23 +1,31 @@
 /**
  * Finding the kernel DirectoryTableBase of a raw physical image, which records no CPU state:
  *
- * 1. The low stub. On real hardware Windows leaves a PROCESSOR_START_BLOCK (the real-mode
- *    trampoline the other processors start from) in a page below 1 MiB; it holds the kernel's
- *    CR3. Its signature is a near jump with CompletionFlag 1, a kernel-mode LmTarget and a
- *    page-aligned CR3 (MemProcFS `vmm/vmmwininit.c`). Often absent in virtual machines.
+ * 1. The low stub (x64 only). On real hardware a 64-bit Windows leaves a PROCESSOR_START_BLOCK
+ *    (the real-mode trampoline the other processors start from) in a page below 1 MiB; it holds
+ *    the kernel's CR3. Its signature is a near jump with CompletionFlag 1, a kernel-mode LmTarget
+ *    and a page-aligned CR3 (MemProcFS `vmm/vmmwininit.c`). Often absent in virtual machines.
+ *    The sources (../shared/reference/capture-formats.md, MemProcFS) give its layout for x64 only:
+ *    a 32-bit kernel is found by its self-map alone, and a stub-like page in a 32-bit machine's
+ *    memory is only ever read as an x64 one (and rejected when x64 paging does not confirm it).
  * 2. Self-map scans (Volatility 3 `automagic/windows.py`): a top-level table that maps itself
- *    at one index. The documented low windows first, then the rest of memory in chunks, with a
- *    progress callback; the scan stops after the first chunk that yields a confirmed candidate.
+ *    at one index. Each paging mode's documented low windows first (x64: 0x150000..0x2A0000 and
+ *    0x650000..0x6F0000; PAE and non-PAE: 0x30000..0x1030000), then the rest of memory in
+ *    chunks, with a progress callback; the scan stops after the first window or chunk that
+ *    yields a confirmed candidate.
  *
  * Every process has such a table, and pages of junk can look alike, so each candidate is
  * confirmed by building its address space and translating KUSER_SHARED_DATA and, when a root is
  * given, by reading a plausible block there. Confirmed candidates are ranked by their evidence:
  * the root block, then KUSER_SHARED_DATA, then how many kernel-half entries the table has (a user
- * process's shadow table has next to none).
+ * process's shadow table has next to none, a process whose kernel half is synced lazily fewer),
+ * then the fewest user-half entries (the System process maps next to no user space: on 32-bit
+ * Windows every process's table maps the whole kernel, so this is what tells them apart). A tie
+ * that evidence decides, or cannot, is said in the summary.
  *
- * Paging modes plug in as strategies: `X64_STRATEGY` is the 4-level one. A PAE or non-PAE
- * strategy gives its own low-stub reader (if any), its page test and the address space that
- * confirms it (see DtbStrategy).
+ * Paging modes plug in as strategies: `X64_STRATEGY` is the 4-level one, `PAE_STRATEGY` and
+ * `NON_PAE_STRATEGY` the 32-bit ones. A strategy gives its low-stub reader (if any), its low
+ * windows, its page test and the address space that confirms it (see DtbStrategy).
  */
 import type { Location as LocationType, MemoryImage } from '../codec/image.js';
 import { Location } from '../codec/image.js';
@@ -27,17 +35,18 @@ import { PAGE_SIZE, type PhysicalMemory } from '../codec/physical.js';
 import { CaptureError } from '../errors.js';
 import { type Abi, X64, X86 } from '../layout/abi.js';
 import { layoutOf } from '../layout/registry.js';
+import type { DtbDiscoveryMethod, PagingMode } from './source.js';
 
-export type PagingMode = 'x64' | 'pae' | 'non-pae';
-export type DtbSource = 'low-stub' | 'self-map';
+/** The paging modes discovery can find (every one but 'none'). */
+type TablePaging = Exclude<PagingMode, 'none'>;
 
 /** What speaks for (or against) a candidate. */
 export interface DtbEvidence {
-  /** Present entries of the kernel half of the top-level table (the self-map entry not counted). */
+  /** Present entries of the kernel half of the top-level table (the self-map entries not counted; PAE: of PD2 and PD3). */
   readonly kernelEntries: number;
-  /** Present entries of the user half. */
+  /** Present entries of the user half (PAE: of PD0 and PD1). */
   readonly userEntries: number;
-  /** Index of the self-map entry, when the candidate was found by one. */
+  /** Index of the self-map entry, when the candidate was found by one (PAE: 3, PD3's entry that maps PD3). */
   readonly selfMapIndex: number | undefined;
   /** KUSER_SHARED_DATA translates to a stored frame. */
   readonly kuserSharedData: boolean;
@@ -49,11 +58,11 @@ export interface DtbEvidence {
 
 export interface DtbCandidate {
   readonly dtb: bigint;
-  readonly paging: PagingMode;
+  readonly paging: TablePaging;
   /** The ABI the paging mode gives (x64 for 4-level paging; x86 for PAE and non-PAE). */
   readonly abi: Abi;
-  readonly source: DtbSource;
-  /** Physical address of the page the candidate was found in (the stub's page, or the table itself). */
+  readonly method: DtbDiscoveryMethod;
+  /** Physical address of the page the candidate was found in (the stub's page, or the table's). */
   readonly foundAt: bigint;
   readonly evidence: DtbEvidence;
 }
@@ -61,33 +70,44 @@ export interface DtbCandidate {
 export interface DtbFound extends DtbCandidate {
   /** The candidates examined, the chosen one first, then by rank (rejected ones last; at most 64 of those are kept). */
   readonly candidates: readonly DtbCandidate[];
-  /** Frames the scans read (the low stub's included). */
+  /** Frames the scans read (the low stub's included; frames read to check a PAE candidate's directories not counted). */
   readonly framesScanned: number;
-  /** One line for a user: "DTB 0x1ab000 (x64, self-map scan at 0x1ab000: self-map index 0x1ed, 12 kernel entries, KUSER_SHARED_DATA mapped, root block read)". */
+  /** Confirmed candidates as good as the chosen one by every piece of evidence (the lowest address was taken). */
+  readonly ties: number;
+  /**
+   * One line for a user: "DTB 0x1ab000 (x64, self-map scan at 0x1ab000: self-map index 0x1ed, 12 kernel entries,
+   * KUSER_SHARED_DATA mapped, root block read)", and what decided among equals, when it had to.
+   */
   readonly summary: string;
 }
 
 /** A paging mode's part of the search. */
 export interface DtbStrategy {
-  readonly paging: PagingMode;
+  readonly paging: TablePaging;
   /** The ABI of a kernel with this paging: the block size the root check reads. */
   readonly abi: Abi;
   /** KUSER_SHARED_DATA's fixed kernel address in this mode. */
   readonly kuserSharedData: bigint;
+  /** Physical ranges [start, end) where this mode's kernel table usually is, scanned (in order) before the rest of memory (none: the full scan only). */
+  readonly windows?: readonly { readonly start: number; readonly end: number }[];
   /** The DTB a low-stub page holds (`words`: the page as little-endian 32-bit words), or undefined. */
   lowStub?(words: Uint32Array, at: number): bigint | undefined;
   /**
-   * The candidate DTB in a page (`words` from index `at`, the page's physical address `address`),
-   * with its self-map index and entry counts, or undefined. Must be cheap: it runs on every page.
+   * The candidate DTBs in a page (`words` from index `at`, the page's physical address `address`),
+   * with their self-map index and entry counts, or undefined. Must be cheap: it runs on every page.
+   * `frame` reads another stored frame (cached), for tests that need more than the page.
    */
-  selfMap(words: Uint32Array, at: number, address: number, frameLimit: number): SelfMapHit | undefined;
+  selfMap(words: Uint32Array, at: number, address: number, frameLimit: number, frame: FrameLookup): readonly SelfMapHit[] | undefined;
   /** The address space a DTB gives (throws when the DTB is not usable). */
   open(physical: PhysicalMemory, dtb: bigint): MemoryImage;
 }
 
+/** Reads a stored frame's bytes, or undefined. */
+export type FrameLookup = (pfn: number) => DataView | undefined;
+
 export interface SelfMapHit {
   readonly dtb: bigint;
-  /** The entry that maps the table itself; undefined for PAE, whose PDPT is found, not a self-map. */
+  /** The entry that maps the table itself. */
   readonly selfMapIndex: number | undefined;
   readonly kernelEntries: number;
   readonly userEntries: number;
@@ -109,11 +129,13 @@ export interface FindDtbOptions {
 const STUB = { Jmp: 0x00, LmTarget: 0x70, Cr3: 0xa0 } as const;
 /** Where the stub may be: the pages from 0x1000 below 1 MiB. */
 const STUB_WINDOW = { start: 0x1000, end: 0x100000 } as const;
-/** Volatility's low windows, looked at (in this order) before the rest of memory. */
+/** Volatility's low windows for x64, looked at (in this order) before the rest of memory. */
 export const SELF_MAP_WINDOWS: readonly { start: number; end: number }[] = [
   { start: 0x150000, end: 0x2a0000 },
   { start: 0x650000, end: 0x6f0000 },
 ];
+/** Volatility's low window for PAE and non-PAE ("older windows fixed location"): 0x30000 and the 16 MiB after it. */
+export const X86_SELF_MAP_WINDOWS: readonly { start: number; end: number }[] = [{ start: 0x30000, end: 0x1030000 }];
 /** The full scan reads this many bytes at a time, confirming candidates after each chunk. */
 const CHUNK = 64 << 20;
 const READ = 256 << 10;
@@ -132,6 +154,7 @@ export const X64_STRATEGY: DtbStrategy = {
   paging: 'x64',
   abi: X64,
   kuserSharedData: 0xfffff78000000000n,
+  windows: SELF_MAP_WINDOWS,
   lowStub(w: Uint32Array, at: number): bigint | undefined {
     const j = at + STUB.Jmp / 4;
     if ((w[j]! & 0xffff00ff) !== 0x000600e9 || w[j + 1] !== 1) return undefined;
@@ -142,7 +165,7 @@ export const X64_STRATEGY: DtbStrategy = {
     const cr3 = (BigInt(w[c + 1]!) << 32n) | BigInt(w[c]!);
     return cr3 === 0n ? undefined : cr3;
   },
-  selfMap(w: Uint32Array, at: number, address: number, frameLimit: number): SelfMapHit | undefined {
+  selfMap(w: Uint32Array, at: number, address: number, frameLimit: number): readonly SelfMapHit[] | undefined {
     const pfn = address / PAGE_SIZE;
     const plo = (pfn % TWO20) * PAGE_SIZE; // the entry's low word holds PFN bits 0..19 at bits 12..31
     const phi = Math.floor(pfn / TWO20);
@@ -168,7 +191,7 @@ export const X64_STRATEGY: DtbStrategy = {
       if (i >= 256) kernelEntries++;
       else userEntries++;
     }
-    return { dtb: BigInt(address), selfMapIndex: self, kernelEntries, userEntries };
+    return [{ dtb: BigInt(address), selfMapIndex: self, kernelEntries, userEntries }];
   },
   open: (physical, dtb) => new PagedImage(physical, dtb, { tlbEntries: 16 }),
 };
@@ -177,17 +200,20 @@ export const X64_STRATEGY: DtbStrategy = {
 const KUSER_X86 = 0xffdf0000n;
 /** Non-PAE: the page directory maps itself at PD[0x300] (page tables at 0xC0000000, the directory at 0xC0300000). */
 const NON_PAE_SELF_MAP = 0x300;
+/** PAE: PD3[i] maps PD i (the directories at 0xC0600000), so PD3[3] maps PD3 itself. */
+const PAE_SELF_MAP = 3;
 
 /**
- * 32-bit 2-level paging. Self-map: PD[0x300] is present, not a 4 MiB page, and points to the page
- * itself; no present entry points past the end of physical memory or has the reserved bit 21 of
- * a 4 MiB PDE set.
+ * 32-bit 2-level paging. Self-map: PD[0x300] is present, not a 4 MiB page, and is the one entry
+ * that points to the page itself; no present entry points past the end of physical memory or has
+ * the reserved bit 21 of a 4 MiB PDE set.
  */
 export const NON_PAE_STRATEGY: DtbStrategy = {
   paging: 'non-pae',
   abi: X86,
   kuserSharedData: KUSER_X86,
-  selfMap(w: Uint32Array, at: number, address: number, frameLimit: number): SelfMapHit | undefined {
+  windows: X86_SELF_MAP_WINDOWS,
+  selfMap(w: Uint32Array, at: number, address: number, frameLimit: number): readonly SelfMapHit[] | undefined {
     const pfn = address / PAGE_SIZE;
     if (pfn >= TWO20) return undefined; // a page directory is below 4 GiB (CR3 has 32 bits)
     const e = w[at + NON_PAE_SELF_MAP]!;
@@ -200,44 +226,74 @@ export const NON_PAE_STRATEGY: DtbStrategy = {
       if ((x & 0x80) !== 0) {
         if ((x & 0x200000) !== 0) return undefined;
       } else if (x >>> 12 >= frameLimit) return undefined;
+      else if (x >>> 12 === pfn && i !== NON_PAE_SELF_MAP) return undefined; // a second self-reference
       if (i === NON_PAE_SELF_MAP) continue;
       if (i >= 0x200) kernelEntries++;
       else userEntries++;
     }
-    return { dtb: BigInt(address), selfMapIndex: NON_PAE_SELF_MAP, kernelEntries, userEntries };
+    return [{ dtb: BigInt(address), selfMapIndex: NON_PAE_SELF_MAP, kernelEntries, userEntries }];
   },
   open: (physical, dtb) => new X86PagedImage(physical, dtb, { paging: 'non-pae', tlbEntries: 16 }),
 };
 
+/** A PAE entry's frame when it is present with no reserved bit (PDPTE: bits 2..1, 8..5; PDE pointing to a table: PS clear), else -1. */
+function paeFrame(lo: number, hi: number, pdpte: boolean): number {
+  if ((lo & 1) === 0 || (hi & 0x7ff00000) !== 0) return -1;
+  if (pdpte ? (lo & 0x1e6) !== 0 || (hi & 0x80000000) !== 0 : (lo & 0x80) !== 0) return -1;
+  return (hi & 0xfffff) * TWO20 + (lo >>> 12);
+}
+
+/** Present entries of a PAE page directory, not counting `skip` (PD3's four self-map entries). */
+function presentPdes(pd: DataView, skip: number): number {
+  let n = 0;
+  for (let i = skip; i < 512; i++) if ((pd.getUint32(i * 8, true) & 1) !== 0) n++;
+  return n;
+}
+
 /**
  * PAE 3-level paging. The DTB is a 32-byte PDPT, anywhere in a page (Windows keeps several
- * processes' in one page), so the scan looks for one: four present entries with no reserved bit
- * (bits 2..1, 8..5 and 63..52) pointing to four distinct frames inside memory. Any process's PDPT
- * maps the kernel half on 32-bit Windows; KUSER_SHARED_DATA and the root confirm it. The first
- * such slot of a page is the candidate.
+ * processes' in one page; the boot PDPT is page aligned with its directories in the next four
+ * frames), so the page test looks at every slot: four present PDPTEs with no reserved bit, to
+ * four distinct frames inside memory, and behind PDPTE 3 the Windows self-map (PD3[i] points to
+ * PD i, so PD3[3] is the one entry of PD3 that points to PD3 itself). That self-map is what a
+ * slot of junk lacks. Each process has one, so the counts rank them: kernel entries (PD2 and PD3,
+ * the self-map not counted), then the fewest user entries (PD0 and PD1).
  */
 export const PAE_STRATEGY: DtbStrategy = {
   paging: 'pae',
   abi: X86,
   kuserSharedData: KUSER_X86,
-  selfMap(w: Uint32Array, at: number, address: number, frameLimit: number): SelfMapHit | undefined {
+  windows: X86_SELF_MAP_WINDOWS,
+  selfMap(w: Uint32Array, at: number, address: number, frameLimit: number, frame: FrameLookup): readonly SelfMapHit[] | undefined {
     if (address >= 2 ** 32) return undefined; // CR3 has 32 bits
+    let hits: SelfMapHit[] | undefined;
     slots: for (let slot = 0; slot < PAGE_SIZE / 32; slot++) {
       const b = at + slot * 8;
-      // The cheap test first: PDPTE 0 present with no reserved low bit.
-      if ((w[b]! & 0x1e7) !== 1) continue;
+      // The cheap test first: PDPTE 3 present with no reserved low bit.
+      if ((w[b + 6]! & 0x1e7) !== 1) continue;
       const pfns: number[] = [];
       for (let i = 0; i < 4; i++) {
-        const lo = w[b + 2 * i]!;
-        const hi = w[b + 2 * i + 1]!;
-        if ((lo & 0x1e7) !== 1 || (hi & 0xfff00000) !== 0) continue slots;
-        const pfn = (hi & 0xfffff) * TWO20 + (lo >>> 12);
-        if (pfn === 0 || pfn >= frameLimit || pfns.includes(pfn)) continue slots;
+        const pfn = paeFrame(w[b + 2 * i]!, w[b + 2 * i + 1]!, true);
+        if (pfn <= 0 || pfn >= frameLimit || pfns.includes(pfn)) continue slots;
         pfns.push(pfn);
       }
-      return { dtb: BigInt(address + slot * 32), selfMapIndex: undefined, kernelEntries: 2, userEntries: 2 };
+      // PD3 maps PD0..PD3 at its entries 0..3, and points to itself nowhere else.
+      const pd3 = frame(pfns[3]!);
+      if (!pd3) continue;
+      for (let i = 0; i < 4; i++) if (paeFrame(pd3.getUint32(i * 8, true), pd3.getUint32(i * 8 + 4, true), false) !== pfns[i]) continue slots;
+      for (let i = 4; i < 512; i++) if (paeFrame(pd3.getUint32(i * 8, true), pd3.getUint32(i * 8 + 4, true), false) === pfns[3]) continue slots;
+      const kernel = presentPdes(pd3, 4);
+      const pd2 = frame(pfns[2]!);
+      const pd0 = frame(pfns[0]!);
+      const pd1 = frame(pfns[1]!);
+      (hits ??= []).push({
+        dtb: BigInt(address + slot * 32),
+        selfMapIndex: PAE_SELF_MAP,
+        kernelEntries: kernel + (pd2 ? presentPdes(pd2, 0) : 0),
+        userEntries: (pd0 ? presentPdes(pd0, 0) : 0) + (pd1 ? presentPdes(pd1, 0) : 0),
+      });
     }
-    return undefined;
+    return hits;
   },
   open: (physical, dtb) => new X86PagedImage(physical, dtb, { paging: 'pae', tlbEntries: 16 }),
 };
@@ -250,9 +306,32 @@ export const ALL_DTB_STRATEGIES: readonly DtbStrategy[] = [X64_STRATEGY, PAE_STR
 interface Pending {
   dtb: bigint;
   strategy: DtbStrategy;
-  source: DtbSource;
+  method: DtbDiscoveryMethod;
   foundAt: bigint;
   hit: SelfMapHit | undefined;
+}
+
+type Range = { start: number; end: number };
+
+/** The strategies' windows in order, clipped to `limit`, each without what an earlier one covered: disjoint, in scan order. */
+function lowWindows(strategies: readonly DtbStrategy[], limit: number): Range[] {
+  const out: Range[] = [];
+  for (const s of strategies) {
+    for (const w of s.windows ?? []) {
+      let parts: Range[] = [{ start: Math.min(w.start, limit), end: Math.min(w.end, limit) }];
+      for (const o of out) {
+        parts = parts.flatMap((p) => {
+          if (o.end <= p.start || o.start >= p.end) return [p];
+          return [
+            { start: p.start, end: o.start },
+            { start: o.end, end: p.end },
+          ].filter((q) => q.end > q.start);
+        });
+      }
+      out.push(...parts.filter((p) => p.end > p.start));
+    }
+  }
+  return out;
 }
 
 /**
@@ -270,6 +349,7 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
   let framesScanned = 0;
   let rejectedKept = 0;
   let rejectedSeen = 0;
+  const frameView: FrameLookup = (pfn) => physical.frame(pfn)?.view;
 
   /** Reads [start, end) of physical memory in pieces; calls `page` on each stored page. */
   const scanRange = (start: number, end: number, page: (at: number, address: number) => boolean): boolean => {
@@ -319,7 +399,7 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
       dtb: c.dtb,
       paging: s.paging,
       abi: s.abi,
-      source: c.source,
+      method: c.method,
       foundAt: c.foundAt,
       evidence: {
         kernelEntries: c.hit?.kernelEntries ?? 0,
@@ -332,8 +412,8 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
     };
   };
 
-  /** Confirms the pending candidates; the best confirmed one, if any. */
-  const settle = (pending: Pending[]): DtbCandidate | undefined => {
+  /** Confirms the pending candidates; the confirmed ones, best first. */
+  const settle = (pending: Pending[]): DtbCandidate[] => {
     const confirmed: DtbCandidate[] = [];
     for (const p of pending) {
       const c = confirm(p);
@@ -343,13 +423,14 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
       if (!c.evidence.rejected) confirmed.push(c);
     }
     pending.length = 0;
-    confirmed.sort(byEvidence);
-    return confirmed[0];
+    return confirmed.sort(byEvidence);
   };
 
-  const done = (chosen: DtbCandidate): DtbFound => {
+  const done = (confirmed: readonly DtbCandidate[]): DtbFound => {
+    const chosen = confirmed[0]!;
     const rest = all.filter((c) => c !== chosen).sort(byEvidence);
-    return { ...chosen, candidates: [chosen, ...rest], framesScanned, summary: summarise(chosen) };
+    const ties = confirmed.slice(1).filter((c) => rankOf(c).every((v, i) => v === rankOf(chosen)[i])).length;
+    return { ...chosen, candidates: [chosen, ...rest], framesScanned, ties, summary: summarise(chosen, confirmed[1], ties) };
   };
 
   /** The stub's table read like a scanned one, for its entry counts (undefined when it does not self-map). */
@@ -359,14 +440,14 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
     if (!f) return undefined;
     const copy = new Uint32Array(PAGE_SIZE / 4);
     new Uint8Array(copy.buffer).set(f.bytes);
-    return s.selfMap(copy, 0, page, physical.frameLimit);
+    return s.selfMap(copy, 0, page, physical.frameLimit, frameView)?.find((h) => h.dtb === dtb);
   };
   const pending: Pending[] = [];
   const add = (p: Pending): boolean => {
     // Each page is scanned once; only a table the stub named can come up twice.
     const key = `${p.strategy.paging}:${p.dtb}`;
     if (stubDtbs.has(key)) return false;
-    if (p.source === 'low-stub') stubDtbs.add(key);
+    if (p.method === 'low-stub') stubDtbs.add(key);
     pending.push(p);
     return pending.length >= MAX_CANDIDATES;
   };
@@ -376,23 +457,26 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
     scanRange(STUB_WINDOW.start, Math.min(STUB_WINDOW.end, limit), (at, address) => {
       for (const s of strategies) {
         const dtb = s.lowStub?.(words, at);
-        if (dtb !== undefined) add({ dtb, strategy: s, source: 'low-stub', foundAt: BigInt(address), hit: tableFacts(s, dtb) });
+        if (dtb !== undefined) add({ dtb, strategy: s, method: 'low-stub', foundAt: BigInt(address), hit: tableFacts(s, dtb) });
       }
       return false;
     });
     const stub = settle(pending);
-    if (stub) return done(stub);
+    if (stub.length) return done(stub);
   }
 
   // 2. Self-map scans: the low windows, then everything else in chunks.
   const pageTest = (at: number, address: number): boolean => {
+    // A page's candidates are all taken, even past the cap (a PAE page holds at most 128).
+    let full = false;
     for (const s of strategies) {
-      const hit = s.selfMap(words, at, address, physical.frameLimit);
-      if (hit && add({ dtb: hit.dtb, strategy: s, source: 'self-map', foundAt: BigInt(address), hit })) return true;
+      for (const hit of s.selfMap(words, at, address, physical.frameLimit, frameView) ?? []) {
+        if (add({ dtb: hit.dtb, strategy: s, method: 'self-map', foundAt: BigInt(address), hit })) full = true;
+      }
     }
-    return false;
+    return full;
   };
-  const scanWithCap = (start: number, end: number): DtbCandidate | undefined => {
+  const scanWithCap = (start: number, end: number): DtbCandidate[] | undefined => {
     // A chunk full of junk candidates is settled as it fills, and the scan goes on.
     let from = start;
     while (from < end) {
@@ -405,23 +489,23 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
         return false;
       });
       const best = settle(pending);
-      if (best) return best;
+      if (best.length) return best;
       from = stoppedAt;
     }
     return undefined;
   };
-  const windows = SELF_MAP_WINDOWS.map((w) => ({ start: Math.min(w.start, limit), end: Math.min(w.end, limit) })).filter((w) => w.end > w.start);
+  const windows = lowWindows(strategies, limit);
   for (const w of windows) {
     const best = scanWithCap(w.start, w.end);
     if (best) return done(best);
   }
   const total = limit;
-  let scanned = 0;
+  const covered = [...windows].sort((x, y) => x.start - y.start);
   for (let a = 0; a < limit; a += CHUNK) {
     const end = Math.min(limit, a + CHUNK);
     // The windows already looked at are skipped.
     let from = a;
-    for (const w of [...windows].sort((x, y) => x.start - y.start)) {
+    for (const w of covered) {
       if (w.end <= from || w.start >= end) continue;
       if (w.start > from) {
         const best = scanWithCap(from, w.start);
@@ -433,8 +517,7 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
       const best = scanWithCap(from, end);
       if (best) return done(best);
     }
-    scanned = end;
-    options.progress?.(scanned, total);
+    options.progress?.(end, total);
   }
 
   const best = all.sort(byEvidence).slice(0, 3);
@@ -442,12 +525,16 @@ export function findDtb(physical: PhysicalMemory, options: FindDtbOptions = {}):
   throw new CaptureError('DTB discovery', 0, `no kernel DirectoryTableBase found in ${physical.describe()} (${framesScanned} frames scanned): ${why}; give it with --dtb`);
 }
 
-/** Confirmed first; then the root block, KUSER_SHARED_DATA, kernel entries; the stub before scans; lower addresses first. */
+/** What ranks a candidate, most telling first (higher is better): confirmed, root block, KUSER_SHARED_DATA, kernel entries, fewest user entries, the stub. */
+function rankOf(c: DtbCandidate): number[] {
+  const e = c.evidence;
+  return [e.rejected ? 0 : 1, e.rootBlock ? 1 : 0, e.kuserSharedData ? 1 : 0, e.kernelEntries, -e.userEntries, c.method === 'low-stub' ? 1 : 0];
+}
+
+/** By rank; lower addresses first among equals. */
 function byEvidence(a: DtbCandidate, b: DtbCandidate): number {
-  const r = (c: DtbCandidate): number => (c.evidence.rejected ? 0 : 1);
-  const e = (c: DtbCandidate): number[] => [r(c), c.evidence.rootBlock ? 1 : 0, c.evidence.kuserSharedData ? 1 : 0, c.evidence.kernelEntries, c.source === 'low-stub' ? 1 : 0];
-  const x = e(a);
-  const y = e(b);
+  const x = rankOf(a);
+  const y = rankOf(b);
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return y[i]! - x[i]!;
   return a.dtb < b.dtb ? -1 : a.dtb > b.dtb ? 1 : 0;
 }
@@ -477,13 +564,20 @@ function rootWhy(image: MemoryImage, root: bigint, abi: Abi): string {
   return how === 'is readable' ? `its Header.Size is not ${b.size}` : `it ${how}`;
 }
 
-function summarise(c: DtbCandidate): string {
+/** The summary line; `next` is the runner-up among the confirmed, `ties` how many equal the chosen one. */
+function summarise(c: DtbCandidate, next: DtbCandidate | undefined, ties: number): string {
   const e = c.evidence;
-  const how = c.source === 'low-stub' ? `low stub (PROCESSOR_START_BLOCK) at ${hex(c.foundAt)}` : c.paging === 'pae' ? `PDPT scan in the page at ${hex(c.foundAt)}` : `self-map scan at ${hex(c.foundAt)}`;
+  const how = c.method === 'low-stub' ? `low stub (PROCESSOR_START_BLOCK) at ${hex(c.foundAt)}` : c.paging === 'pae' ? `PDPT scan in the page at ${hex(c.foundAt)}` : `self-map scan at ${hex(c.foundAt)}`;
   const facts = [
-    ...(e.selfMapIndex !== undefined ? [`self-map index ${hex(e.selfMapIndex)}`, `${e.kernelEntries} kernel entries`] : []),
+    ...(e.selfMapIndex !== undefined ? [`${c.paging === 'pae' ? 'PD3 ' : ''}self-map index ${hex(e.selfMapIndex)}`, `${e.kernelEntries} kernel entries`] : []),
     e.kuserSharedData ? 'KUSER_SHARED_DATA mapped' : 'KUSER_SHARED_DATA not mapped',
     ...(e.rootBlock === undefined ? [] : [e.rootBlock ? 'root block read' : 'no root block']),
   ];
-  return `DTB ${hex(c.dtb)} (${c.paging}, ${how}: ${facts.join(', ')})`;
+  let decided = '';
+  if (ties > 0) decided = `; ${ties} other confirmed candidate${ties === 1 ? '' : 's'} with the same evidence: the lowest address taken`;
+  else if (next && rankOf(next).slice(0, 4).every((v, i) => v === rankOf(c)[i]) && next.evidence.userEntries !== e.userEntries) {
+    // Equal up to the user half: the table that maps the least user space (the System process's).
+    decided = `; chosen over ${hex(next.dtb)}, which maps the kernel alike, for its fewer user entries (${e.userEntries} against ${next.evidence.userEntries})`;
+  }
+  return `DTB ${hex(c.dtb)} (${c.paging}, ${how}: ${facts.join(', ')})${decided}`;
 }

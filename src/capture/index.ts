@@ -10,6 +10,7 @@ export {
   type DiscoveryContext,
   type DtbChoice,
   type DtbDiscoverer,
+  type DtbDiscoveryMethod,
   type DtbSource,
   type OpenCaptureOptions,
   type PagingMode,
@@ -37,7 +38,7 @@ export {
 export { LIME_MAGIC, LIME_HEADER, LIME_MAX_RANGES, isLime, openLime } from './sources/lime.js';
 export { ELF_MAX_PHDRS, ELF_MAX_NOTES_BYTES, QEMU_CPU, VBOX_CPU, VBOX_CORE, isElf, openElfCore } from './sources/elf-core.js';
 export { type X86Paging, type X86ImageOptions, X86PagedImage, tableAddressOf } from './address-spaces/x86-paging.js';
-export { HDR32, BMP32, MAX_RUNS32, MAX_BITMAP_PAGES32, MACHINE_X86, type Dump32Info, type Dump32Options, type DtbSource as Dump32DtbSource, Dump32, isDump32, openDump32, openDump32File } from './sources/dump32.js';
+export { HDR32, BMP32, MAX_RUNS32, MAX_BITMAP_PAGES32, MACHINE_X86, type Dump32Info, type Dump32Options, Dump32, isDump32, openDump32, openDump32File } from './sources/dump32.js';
 export {
   VMWARE_BLOCK,
   VMWARE_BLOCK_COMPRESSED,
@@ -55,13 +56,11 @@ export {
 } from './sources/vmware.js';
 export { type Refusal, REFUSED_HEAD_BYTES, recogniseRefused, refusalError, refusalForName, refuseKnown } from './sources/refused.js';
 export {
-  type PagingMode as DtbPagingMode,
-  // dump32.ts's DtbSource says which header field held a dump's DTB; this one how a raw image's was found.
-  type DtbSource as DtbFoundBy,
   type DtbEvidence,
   type DtbCandidate,
   type DtbFound,
   type DtbStrategy,
+  type FrameLookup,
   type SelfMapHit,
   type FindDtbOptions,
   X64_STRATEGY,
@@ -70,5 +69,6 @@ export {
   ALL_DTB_STRATEGIES,
   DTB_STRATEGIES,
   SELF_MAP_WINDOWS,
+  X86_SELF_MAP_WINDOWS,
   findDtb,
 } from './dtb.js';

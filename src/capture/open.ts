@@ -28,7 +28,9 @@ import { type ByteSource, PAGE_SIZE, type PhysicalMemory, RawPhysicalMemory } fr
 import { CaptureError, DecodeError, UsageError } from '../errors.js';
 import type { AbsentRange } from './physical-ranges.js';
 import { type Reader, asByteSource, readAt } from './reader.js';
-import type { CaptureMemory, CpuState, OpenSourceOptions } from './source.js';
+import type { CaptureMemory, CpuState, DtbChoice, DtbDiscoveryMethod, OpenSourceOptions, PagingMode } from './source.js';
+
+export type { DtbChoice, DtbDiscoveryMethod, DtbSource, PagingMode } from './source.js';
 import { type X86Paging, X86PagedImage } from './address-spaces/x86-paging.js';
 import { type DtbStrategy, ALL_DTB_STRATEGIES, findDtb } from './dtb.js';
 import { type Dump32Info, HDR32, isDump32, openDump32 } from './sources/dump32.js';
@@ -36,21 +38,6 @@ import { isElf, openElfCore } from './sources/elf-core.js';
 import { isLime, openLime } from './sources/lime.js';
 import { recogniseRefused, refusalError } from './sources/refused.js';
 import { isVmwareState, openVmware } from './sources/vmware.js';
-
-/** How virtual addresses are translated: x64 4-level, PAE 3-level, 32-bit 2-level; 'none' for regions. */
-export type PagingMode = 'x64' | 'pae' | 'non-pae' | 'none';
-/** Where the DTB came from. */
-export type DtbSource = 'option' | 'header' | 'cpu-note' | 'state-file' | 'discovery';
-
-export interface DtbChoice {
-  /** The table's physical address, flag and PCID bits masked. */
-  readonly value: bigint;
-  readonly source: DtbSource;
-  /** Why this one: "DUMP_HEADER64.DirectoryTableBase (file offset 0x10)", "CPU 1 of 2: maps KUSER_SHARED_DATA 0xfffff78000000000"... */
-  readonly evidence: string;
-  /** The CPU whose CR3 it is (source 'cpu-note'). */
-  readonly cpu?: number;
-}
 
 /** A physical range and where the file stores it (undefined where the format does not say, as in bitmap dumps). */
 export interface CaptureRange {
@@ -198,6 +185,8 @@ export interface DiscoveredDtb {
   readonly paging: PagingMode;
   /** What confirmed it: "PROCESSOR_START_BLOCK at 0x1000, KUSER_SHARED_DATA maps". */
   readonly evidence: string;
+  /** How it was found, when the finder says (the library's own search always does). */
+  readonly method?: DtbDiscoveryMethod;
 }
 
 export interface DiscoveryContext {
@@ -236,7 +225,7 @@ function discoverBySelfMap(physical: PhysicalMemory, context: DiscoveryContext):
   const strategies: readonly DtbStrategy[] = context.machine === undefined ? ALL_DTB_STRATEGIES : ALL_DTB_STRATEGIES.filter((s) => (s.paging === 'x64') === (context.machine === 'x64'));
   if (strategies.length === 0) return undefined;
   const found = findDtb(physical, { strategies, ...(context.probes.length ? { root: context.probes[0]! } : {}), ...(context.progress ? { progress: context.progress } : {}) });
-  return { dtb: found.dtb, paging: found.paging, evidence: found.summary };
+  return { dtb: found.dtb, paging: found.paging, evidence: found.summary, method: found.method };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -302,7 +291,6 @@ function openDump32Capture(source: ByteSource, options: OpenCaptureOptions): Phy
     at += r.pageCount * PAGE_SIZE;
     return { physical: r.basePage * PAGE_SIZE, length: r.pageCount * PAGE_SIZE, fileOffset };
   });
-  const table = info.paging === 'pae' ? ~0x1fn : ~0xfffn;
   return {
     format: 'dump32',
     variant: `${info.signature} ${info.variant}`,
@@ -314,11 +302,7 @@ function openDump32Capture(source: ByteSource, options: OpenCaptureOptions): Phy
     warnings: [...info.warnings],
     paging: info.paging,
     dump32: info,
-    dtb: {
-      value: info.directoryTableBase & table,
-      source: 'header',
-      evidence: `DUMP_HEADER32.DirectoryTableBase ${hex(info.directoryTableBase)} (file offset ${hex(HDR32.DirectoryTableBase)}), PaeEnabled ${info.paging === 'pae' ? 1 : 0} (file offset ${hex(HDR32.PaeEnabled)})`,
-    },
+    dtb: info.dtb,
     // The header's DTB is checked by the dump, which names the field at fault; --dtb is read as given.
     addressSpace: (dtb, paging, o) =>
       dtb.source === 'header' && paging === info.paging ? dump.image(o) : addressSpaceFor(paging, dump.physical, dtb.value, o),
@@ -560,7 +544,7 @@ function chooseDtb(capture: PhysicalCapture, name: string, options: OpenCaptureO
       failed ??= e;
       continue;
     }
-    if (found) return { dtb: { value: found.dtb, source: 'discovery', evidence: found.evidence }, paging: options.paging ?? found.paging };
+    if (found) return { dtb: { value: found.dtb, source: 'discovery', evidence: found.evidence, ...(found.method ? { method: found.method } : {}) }, paging: options.paging ?? found.paging };
   }
   if (failed) throw failed;
   throw new UsageError(

@@ -8,6 +8,31 @@ import { type AbsentRange, type PhysicalRange, RangeMemory } from './physical-ra
 
 export type CaptureFormat = 'lime' | 'elf-core' | 'vmware';
 
+// The words every part of src/capture uses for a DTB: one type per concept, here at the bottom so
+// that the sources, the address spaces, discovery and openCaptureImage all share them.
+
+/** How virtual addresses are translated: x64 4-level, PAE 3-level, 32-bit 2-level; 'none' for regions. */
+export type PagingMode = 'x64' | 'pae' | 'non-pae' | 'none';
+/** Where a capture's DTB came from: --dtb, the format's header, a CPU note, the VMware state file, discovery. */
+export type DtbSource = 'option' | 'header' | 'cpu-note' | 'state-file' | 'discovery';
+/** How discovery (src/capture/dtb.ts) found a DTB: the x64 low stub's PROCESSOR_START_BLOCK, or a self-map scan. */
+export type DtbDiscoveryMethod = 'low-stub' | 'self-map';
+
+/** A capture's DTB and why it is the one. */
+export interface DtbChoice {
+  /** The table's physical address, flag and PCID bits masked (a PAE PDPT's is 32-byte aligned). */
+  readonly value: bigint;
+  readonly source: DtbSource;
+  /** Why this one: "DUMP_HEADER64.DirectoryTableBase (file offset 0x10)", "CPU 1 of 2: maps KUSER_SHARED_DATA 0xfffff78000000000"... */
+  readonly evidence: string;
+  /** The CPU whose CR3 it is (source 'cpu-note'). */
+  readonly cpu?: number;
+  /** File offset of the field that holds it (source 'header': DirectoryTableBase; 'cpu-note': the note's CR3). */
+  readonly fileOffset?: number;
+  /** How discovery found it (source 'discovery', by the library's own search). */
+  readonly method?: DtbDiscoveryMethod;
+}
+
 /** One CPU's paging registers, from a CPU-state note. */
 export interface CpuState {
   /** Position among the CPU notes (0 = the first). */

@@ -21,7 +21,7 @@ const raw = (space: AddressSpace): RawPhysicalMemory => RawPhysicalMemory.fromBy
 const DIR = mkdtempSync(join(tmpdir(), 'ndis-dtb-'));
 afterAll(() => rmSync(DIR, { recursive: true, force: true }));
 
-const brief = (c: DtbCandidate): string => `0x${c.dtb.toString(16)} ${c.source} ${c.evidence.rejected ?? 'confirmed'}`;
+const brief = (c: DtbCandidate): string => `0x${c.dtb.toString(16)} ${c.method} ${c.evidence.rejected ?? 'confirmed'}`;
 
 describe('findDtb: the low stub', () => {
   it('takes the CR3 of a PROCESSOR_START_BLOCK and confirms it', () => {
@@ -29,7 +29,7 @@ describe('findDtb: the low stub', () => {
     addLowStub(space, 0x13, 0x900000n);
     const found = findDtb(raw(space));
     expect(found.dtb).toBe(0x900000n);
-    expect(found.source).toBe('low-stub');
+    expect(found.method).toBe('low-stub');
     expect(found.foundAt).toBe(0x13000n);
     expect(found.evidence).toMatchObject({ kuserSharedData: true, selfMapIndex: SELF_MAP, rootBlock: undefined, rejected: undefined });
     expect(found.evidence.kernelEntries).toBeGreaterThanOrEqual(2);
@@ -44,7 +44,7 @@ describe('findDtb: the low stub', () => {
     addLowStub(space, 0x20, 0x9e0000n);
     const found = findDtb(raw(space));
     expect(brief(found)).toBe('0x1e0000 self-map confirmed');
-    const stale = found.candidates.find((c) => c.source === 'low-stub')!;
+    const stale = found.candidates.find((c) => c.method === 'low-stub')!;
     expect(stale.dtb).toBe(0x9e0000n);
     expect(stale.evidence.rejected).toMatch(/^KUSER_SHARED_DATA \(0xfffff78000000000\) is not readable: PML4E not present/);
   });
@@ -54,8 +54,8 @@ describe('findDtb: the low stub', () => {
     addLowStub(space, 0x20, 0x1e0000n);
     space.frames.get(0x20)![4] = 0; // CompletionFlag
     const found = findDtb(raw(space));
-    expect(found.source).toBe('self-map');
-    expect(found.candidates.every((c) => c.source === 'self-map')).toBe(true);
+    expect(found.method).toBe('self-map');
+    expect(found.candidates.every((c) => c.method === 'self-map')).toBe(true);
   });
 });
 

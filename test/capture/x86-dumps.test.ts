@@ -85,7 +85,13 @@ describe('x86 trees in 32-bit crash dumps', () => {
           expect([i.format, i.signature, i.dumpType, i.machine, i.machineName, i.abi, i.paging]).toEqual(['windows-crash-dump-32', 'PAGEDUMP', kind === 'full' ? 1 : 5, 'x86', 'x86', X86, paging]);
           expect(i.variant).toBe(kind === 'full' ? 'full memory dump (DumpType 1)' : 'bitmap dump (DumpType 5, SDMP)');
           expect(i.directoryTableBase).toBe(SPACES[paging].dtb);
-          expect(i.dtbSource).toEqual({ kind: 'header', field: 'DirectoryTableBase', fileOffset: 0x10 });
+          const table = SPACES[paging].dtb & (paging === 'pae' ? ~0x1fn : ~0xfffn);
+          expect(i.dtb).toEqual({
+            value: table,
+            source: 'header',
+            evidence: `DUMP_HEADER32.DirectoryTableBase 0x${SPACES[paging].dtb.toString(16)} (file offset 0x10), PaeEnabled ${paging === 'pae' ? 1 : 0} (file offset 0x5c)`,
+            fileOffset: 0x10,
+          });
           expect([i.minorVersion, i.numberProcessors, i.bugCheckCode, i.comment]).toEqual([7601, 2, 0xe2, HEADER32.comment]);
           expect(i.systemTime?.toISOString()).toBe('2011-05-06T07:08:09.123Z');
           expect([i.psLoadedModuleList, i.kdDebuggerDataBlock]).toEqual([0x82b7a850n, 0x82b5cc28n]);

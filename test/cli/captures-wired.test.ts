@@ -115,7 +115,7 @@ describe('32-bit crash dumps: PAE and non-PAE, the x86 ABI from the dump', () =>
       expect(info.out).toMatch(/\nABI +x86\n/);
       const dtb = hex(space.dtb & (paging === 'pae' ? ~0x1fn : ~0xfffn));
       expect(info.out).toMatch(
-        new RegExp(`\\nDTB +${dtb} from discovery: DTB ${dtb} \\(${paging}, ${paging === 'pae' ? 'PDPT scan in the page at 0x[0-9a-f]+000: ' : 'self-map scan at 0x[0-9a-f]+: self-map index 0x300, \\d+ kernel entries, '}KUSER_SHARED_DATA mapped\\)\\n`),
+        new RegExp(`\\nDTB +${dtb} from discovery: DTB ${dtb} \\(${paging}, ${paging === 'pae' ? 'PDPT scan in the page at 0x[0-9a-f]+000: PD3 self-map index 0x3, \\d+ kernel entries, ' : 'self-map scan at 0x[0-9a-f]+: self-map index 0x300, \\d+ kernel entries, '}KUSER_SHARED_DATA mapped\\)\\n`),
       );
     });
   }

@@ -11,7 +11,7 @@ const examples = [...page.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 const entry = resolve('src/index.ts');
 
 describe('docs/captures.md', () => {
-  it('has examples', () => expect(examples.length).toBe(7));
+  it('has examples', () => expect(examples.length).toBe(8));
   examples.forEach((source, i) => {
     it(`example ${i + 1} runs and prints what it says`, () => {
       const dir = mkdtempSync(join(tmpdir(), 'ndis-captures-doc-'));

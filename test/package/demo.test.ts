@@ -25,7 +25,7 @@ describe('ndis-offload demo', () => {
     expect(readdirSync(dir).sort()).toEqual(samples);
     for (const f of samples) expect(readFileSync(join(dir, f)).equals(readFileSync(join('fixtures', f))), f).toBe(true);
     expect(r.out).toBe(
-      `wrote ${samples.length} sample files to ${dir}/ (NAME.bin captures, NAME.json their documents, sample-x64.dmp a crash dump, sample-x64.lime and .vmem + .vmss a LiME and a VMware capture)\n` +
+      `wrote ${samples.length} sample files to ${dir}/ (NAME.bin captures, NAME.json their documents, sample-x64.dmp a crash dump, sample-x64.lime, .core and .vmem + .vmss a LiME capture, a QEMU ELF core and a VMware capture)\n` +
         'try:\n' +
         `  ndis-offload decode ${dir}/sample-x64.bin --base 0xffffc70a12340000 --operation initiate\n` +
         `  ndis-offload validate ${dir}/broken-cycle.bin --base 0xffffc70a40000000\n` +

@@ -14,9 +14,10 @@
 import { UsageError } from '../../errors.js';
 import type { Location, MappedRange, MemoryImage } from '../../codec/image.js';
 import { type Frame, PAGE_SIZE, type PhysicalMemory } from '../../codec/physical.js';
+import type { PagingMode } from '../source.js';
 
-/** 'pae': CR4.PAE set, 3 levels of 8-byte entries; 'non-pae': 2 levels of 4-byte entries. */
-export type X86Paging = 'pae' | 'non-pae';
+/** The 32-bit paging modes: 'pae' (CR4.PAE set, 3 levels of 8-byte entries) and 'non-pae' (2 levels of 4-byte entries). */
+export type X86Paging = Extract<PagingMode, 'pae' | 'non-pae'>;
 
 export interface X86ImageOptions {
   readonly paging: X86Paging;

@@ -18,6 +18,7 @@ import { type ByteSource, FileSource, PAGE_SIZE, type PhysicalMemory } from '../
 import { DumpError } from '../../errors.js';
 import { type Abi, X86 } from '../../layout/abi.js';
 import { type X86ImageOptions, type X86Paging, X86PagedImage, tableAddressOf } from '../address-spaces/x86-paging.js';
+import type { DtbChoice } from '../source.js';
 
 /** Offsets of the DUMP_HEADER32 members read here (volatility3 crash.json, QEMU win_dump_defs.h). */
 export const HDR32 = {
@@ -38,8 +39,6 @@ export const MACHINE_X86 = 0x14c;
 /** Windows fills unused header words with "PAGE": a count that reads so was never set. */
 const FILLER = 0x45474150;
 
-export type DtbSource = { readonly kind: 'header'; readonly field: 'DirectoryTableBase'; readonly fileOffset: number };
-
 export interface Dump32Info {
   readonly format: 'windows-crash-dump-32';
   /** "full memory dump (DumpType 1)", "bitmap dump (DumpType 5, SDMP)". */
@@ -50,7 +49,8 @@ export interface Dump32Info {
   readonly paging: X86Paging;
   /** The header's DirectoryTableBase (CR3 as saved: PAE's is 32-byte aligned, not always page aligned). */
   readonly directoryTableBase: bigint;
-  readonly dtbSource: DtbSource;
+  /** The DTB read through (DirectoryTableBase, flag bits masked), source 'header', with the header fields that gave it. */
+  readonly dtb: DtbChoice;
   readonly fileName: string;
   readonly fileSize: number;
   /** 'PAGEDUMP'. */
@@ -243,7 +243,12 @@ export function openDump32(source: ByteSource, options: Dump32Options = {}): Dum
     abi: X86,
     paging,
     directoryTableBase: u32n(HDR32.DirectoryTableBase),
-    dtbSource: { kind: 'header', field: 'DirectoryTableBase', fileOffset: HDR32.DirectoryTableBase },
+    dtb: {
+      value: BigInt(tableAddressOf(u32n(HDR32.DirectoryTableBase), paging)),
+      source: 'header',
+      evidence: `DUMP_HEADER32.DirectoryTableBase 0x${u32(HDR32.DirectoryTableBase).toString(16)} (file offset 0x${HDR32.DirectoryTableBase.toString(16)}), PaeEnabled ${paging === 'pae' ? 1 : 0} (file offset 0x${HDR32.PaeEnabled.toString(16)})`,
+      fileOffset: HDR32.DirectoryTableBase,
+    },
     fileName: source.name,
     fileSize: size,
     signature: sig + valid,

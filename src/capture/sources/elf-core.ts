@@ -40,10 +40,10 @@ export const ELF32 = {
   shdr: { info: 0x1c, size: 0x28 },
 } as const;
 /** QEMUCPUState (QEMU target/i386/arch_dump.c): version, size, then registers; cr[0..4] from 0x188. */
-export const QEMU_CPU = { version: 0, size: 4, cr3: 0x1a0, cr4: 0x1a8 } as const;
+export const QEMU_CPU = { version: 0, size: 4, cr0: 0x188, cr3: 0x1a0, cr4: 0x1a8 } as const;
 /** DBGFCOREDESCRIPTOR and DBGFCORECPU (VirtualBox include/VBox/vmm/dbgfcorefmt.h). */
 export const VBOX_CORE = { magic: 0, formatVersion: 4, size: 8, vboxVersion: 12, vboxRevision: 16, cpus: 20, end: 24 } as const;
-export const VBOX_CPU = { cr3: 0x130, cr4: 0x138 } as const;
+export const VBOX_CPU = { cr0: 0x120, cr3: 0x130, cr4: 0x138 } as const;
 
 /** More program headers than any VM core has (one per RAM block); a larger count is a lie. */
 export const ELF_MAX_PHDRS = 1 << 20;
@@ -191,7 +191,7 @@ function readNotes(source: ByteSource, segments: readonly NoteSegment[], machine
       const desc = pos + NOTE_HEADER + align(namesz, step);
       if (desc > seg.size || descsz > seg.size - desc) throw new CaptureError(FORMAT, at + 4, `note "${name}" n_descsz ${hex(descsz)} overruns ${seg.label}`);
       const d = new DataView(bytes.buffer, desc, descsz);
-      const cpu = (cr3At: number, cr4At: number, what: string): void => {
+      const cpu = (cr0At: number, cr3At: number, cr4At: number, what: string): void => {
         if (descsz < cr3At + 8) {
           warnings.push(`${what} note at ${hex(at)} is ${hex(descsz)} bytes, too short to hold CR3 (at ${hex(cr3At)}): skipped`);
           return;
@@ -199,6 +199,9 @@ function readNotes(source: ByteSource, segments: readonly NoteSegment[], machine
         const cr3 = d.getBigUint64(cr3At, true);
         const cr4 = descsz >= cr4At + 8 ? d.getBigUint64(cr4At, true) : undefined;
         const { dtb, masked } = CaptureMemory.maskCr3(cr3, cr4);
+        // CR0.ET (bit 4) is hardwired to 1 since the P6 (and QEMU sets it), so a CR0 of 0 was not recorded; one with PG (bit 31) clear ran without paging.
+        const cr0 = d.getBigUint64(cr0At, true);
+        if (cr0 !== 0n && !((cr0 >> 31n) & 1n)) warnings.push(`CPU ${out.cpus.length}'s CR0 ${hex(cr0)} has PG clear: paging was off (firmware, or no OS running), so its CR3 names no page table`);
         if (cr4 !== undefined && (cr4 >> 12n) & 1n) warnings.push(`CPU ${out.cpus.length} has CR4.LA57 set: 5-level paging, which is rare and not read here`);
         out.cpus.push({ index: out.cpus.length, cr3, dtb, cr4, masked, fileOffset: seg.offset + desc + cr3At });
       };
@@ -206,7 +209,7 @@ function readNotes(source: ByteSource, segments: readonly NoteSegment[], machine
         out.qemu = true;
         const version = descsz >= 4 ? d.getUint32(QEMU_CPU.version, true) : 0;
         if (version !== 1) warnings.push(`QEMU CPU-state note at ${hex(at)} has version ${version}, not 1: its CR3 is read at the version 1 offset`);
-        cpu(QEMU_CPU.cr3, QEMU_CPU.cr4, 'QEMU CPU-state');
+        cpu(QEMU_CPU.cr0, QEMU_CPU.cr3, QEMU_CPU.cr4, 'QEMU CPU-state');
       } else if (name === 'VBCORE' && ntype === NT_VBOXCORE) {
         out.vbox = true;
         if (descsz < VBOX_CORE.end) warnings.push(`VBCORE note at ${hex(at)} is ${descsz} bytes, shorter than its ${VBOX_CORE.end}-byte descriptor`);
@@ -219,7 +222,7 @@ function readNotes(source: ByteSource, segments: readonly NoteSegment[], machine
         }
       } else if (name === 'VBCPU' && ntype === NT_VBOXCPU) {
         out.vbox = true;
-        cpu(VBOX_CPU.cr3, VBOX_CPU.cr4, 'VBCPU');
+        cpu(VBOX_CPU.cr0, VBOX_CPU.cr3, VBOX_CPU.cr4, 'VBCPU');
       }
       pos = desc + align(descsz, step);
     }

@@ -16,9 +16,9 @@ Writes the sample captures that ship with the package into DIR (default: fixture
 the examples of every command's --help read), each capture NAME.bin beside NAME.json, the
 document it was built from (its tree, and what a decode must report for the broken ones),
 sample-x64.dmp, a small crash dump holding the sample tree, initiate-x86-pae.dmp a 32-bit one,
-sample-x64.lime a LiME capture and sample-x64.vmem + .vmss a VMware one (docs/captures.md).
-Creates DIR if needed. Never
-overwrites a file: if any of them exists in DIR, nothing is written.
+sample-x64.lime a LiME capture, sample-x64.core a QEMU ELF core and sample-x64.vmem + .vmss a
+VMware one (docs/captures.md). Creates DIR if needed. Never overwrites a file: if any of them
+exists in DIR, nothing is written.
 
 Examples:
   ndis-offload demo
@@ -40,7 +40,7 @@ function packageRoot(): string {
 /** The sample files the package ships, by name, sorted. */
 export function sampleFiles(): { folder: string; names: string[] } {
   const folder = join(packageRoot(), 'fixtures');
-  return { folder, names: readdirSync(folder).filter((n) => /\.(bin|dmp|json|lime|vmem|vmss)$/.test(n)).sort() };
+  return { folder, names: readdirSync(folder).filter((n) => /\.(bin|core|dmp|json|lime|vmem|vmss)$/.test(n)).sort() };
 }
 
 export function runDemo(argv: string[], io: Io): number {
@@ -77,7 +77,7 @@ export function runDemo(argv: string[], io: Io): number {
     throw e;
   }
   io.out(
-    `wrote ${names.length} sample files to ${shown}/ (NAME.bin captures, NAME.json their documents, sample-x64.dmp a crash dump, sample-x64.lime and .vmem + .vmss a LiME and a VMware capture)\n` +
+    `wrote ${names.length} sample files to ${shown}/ (NAME.bin captures, NAME.json their documents, sample-x64.dmp a crash dump, sample-x64.lime, .core and .vmem + .vmss a LiME capture, a QEMU ELF core and a VMware capture)\n` +
       `try:\n` +
       `  ndis-offload decode ${shown}/sample-x64.bin --base 0xffffc70a12340000 --operation initiate\n` +
       `  ndis-offload validate ${shown}/broken-cycle.bin --base 0xffffc70a40000000\n` +
