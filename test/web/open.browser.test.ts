@@ -60,11 +60,12 @@ describe('regions, from a file:// page', () => {
   });
 });
 
-/** Captures that say what they are: the page scans for the root, as `scan` does, and decodes it. */
+/** Captures that say what they are: the page scans for the root, as `scan` does, and decodes it. (Every bundled capture is here: a test below checks.) */
 const captures: [string, string[]][] = [
   ['sample-x64.dmp', ['sample-x64.dmp']],
   ['initiate-x86-pae.dmp', ['initiate-x86-pae.dmp']],
   ['sample-x64.lime', ['sample-x64.lime']],
+  ['sample-x64.core', ['sample-x64.core']],
   ['sample-x64.vmem with its .vmss', ['sample-x64.vmem', 'sample-x64.vmss']],
 ];
 
@@ -86,6 +87,12 @@ describe('captures that need nothing', () => {
       await page.close();
     }
   });
+});
+
+it('every bundled fixture is opened by a test of this file', () => {
+  const opened = new Set([...regionFixtures, ...captures.flatMap(([, files]) => files)]);
+  const documents = readdirSync(FIXTURES).filter((n) => n.endsWith('.json'));
+  expect(readdirSync(FIXTURES).filter((n) => !opened.has(n) && !documents.includes(n))).toEqual([]);
 });
 
 describe('served by ndis-offload serve', () => {
