@@ -225,7 +225,8 @@ const POINTEE = (i: number, j: number): number => 16 << (2 * i + j);
  * Annotates the blocks of `stream` as it is read (once: this reads it to its end, after which
  * its diagnostics are known), keeping per block only what its labels are rebuilt from (its
  * address, Header.Type, parent, index in its list and which parts and pointers were read: some 40
- * bytes in typed arrays, and 8 a pointer read), never the blocks or their ranges. `onBlock` sees
+ * bytes in typed arrays, and 8 a pointer read; then 12 a run and 8 to sort them: some 75 bytes a
+ * block in all), never the blocks or their ranges. `onBlock` sees
  * each block's ranges as the block is read, in the order they are labelled. The result yields
  * the ranges of annotateTree(decodeTree(...)) in the same order, rebuilding each block's as it is
  * reached: a merge of the blocks' runs (a block's own bytes in one run, each range elsewhere in
