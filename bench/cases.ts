@@ -24,7 +24,8 @@ export type Kind =
   | 'stringify'
   | 'decode-stream'
   | 'decode-ndjson'
-  | 'decode-whole';
+  | 'decode-whole'
+  | 'hexdump-stream';
 
 /** The cases run by the C program (bench/native/walk.c), which times itself. */
 export const isNative = (kind: Kind): boolean => kind === 'walk-native' || kind === 'status-native';
@@ -43,6 +44,12 @@ export interface CaseSpec {
   heap?: boolean;
   /** The same measurement is also reported under these names. */
   aliases?: string[];
+  /**
+   * Its peak RSS is measured in a process of its own that runs the case once, as the CLI would
+   * (Node, the image, one run), not in the group's process, whose earlier runs leave tables that
+   * the collector frees when it next runs (see child.ts, BENCH_PEAK_RSS_OF).
+   */
+  rssAlone?: boolean;
 }
 
 export interface GroupSpec {
@@ -66,8 +73,10 @@ export const GROUPS: readonly GroupSpec[] = [
   { name: 'decode-json', size: '100k', rounds: 3, heapMb: 6144 },
   // decode --json now and before, in a process whose heap holds no document between runs.
   { name: 'decode-stream@100k', size: '100k', rounds: 3, heapMb: 6144 },
-  // The streamed JSON forms of the million-block tree, alone in their process: its peak RSS is theirs (no heap limit raised).
+  // The streamed JSON forms of the million-block tree (no heap limit raised); their peak RSS is each measured alone (rssAlone).
   { name: 'decode-stream@1m', size: '1m', rounds: 2 },
+  // hexdump as the CLI runs it: the tree read once, its ranges written in address order.
+  { name: 'hexdump-stream@100k', size: '100k', rounds: 1 },
 ];
 
 const c = (name: string, kind: Kind, group: string, size: SizeName, warmup: number, iterations: number, extra: Partial<CaseSpec> = {}): CaseSpec => ({
@@ -104,8 +113,9 @@ export const CASES: readonly CaseSpec[] = [
   // decode --json as it runs now (decodeBlocks and writeDocument to a sink that counts: no document is built), and as it ran before.
   c('decode-json/stream', 'decode-stream', 'decode-stream@100k', '100k', 1, 4),
   c('decode-json/whole', 'decode-whole', 'decode-stream@100k', '100k', 1, 4),
-  c('decode-json/stream@1m', 'decode-stream', 'decode-stream@1m', '1m', 0, 2),
-  c('decode-json/ndjson@1m', 'decode-ndjson', 'decode-stream@1m', '1m', 0, 2),
+  c('decode-json/stream@1m', 'decode-stream', 'decode-stream@1m', '1m', 0, 2, { rssAlone: true }),
+  c('decode-json/ndjson@1m', 'decode-ndjson', 'decode-stream@1m', '1m', 0, 2, { rssAlone: true }),
+  c('hexdump/stream@100k', 'hexdump-stream', 'hexdump-stream@100k', '100k', 0, 2, { rssAlone: true }),
   c('walk-read/zero-copy@10k', 'walk-zero-copy', 'walk@10k', '10k', 500, 300, { heap: true }),
   c('walk-read/hand-dataview@10k', 'walk-hand', 'walk@10k', '10k', 500, 300),
   c('walk-read/tree-walker@10k', 'walk-tree-walker', 'walk@10k', '10k', 500, 300),
@@ -138,6 +148,7 @@ export const CASE_NAMES: readonly string[] = [
   ),
   'decode-json/stream@1m',
   'decode-json/ndjson@1m',
+  'hexdump/stream@100k',
   ...DUMP_CASE_NAMES,
 ];
 
@@ -163,8 +174,13 @@ export interface CaseResult {
   medianMs: number;
   minMs: number;
   maxMs: number;
-  /** Peak resident set of the process that ran the case's group (image loaded included). */
+  /**
+   * Peak resident set of the process that ran the case's group (image loaded included), or for a
+   * case measured alone (rssAlone) of the process that ran it once.
+   */
   rssBytes?: number;
+  /** For a case measured alone: the peak resident set of its group's process, for comparison. */
+  groupRssBytes?: number;
   /** Growth of the JS heap and array buffers over one run after the timed ones (the least of five such runs). */
   heapDeltaBytes?: number;
   /** Timed runs, and warm-up runs before them. */

@@ -4,8 +4,11 @@
  *
  *   node --expose-gc <bundle of this file> <group> <images.json> [native binary]
  *   node --expose-gc --import tsx bench/child.ts <group> <images.json> [native binary]
+ *
+ * A case whose peak RSS is measured alone (rssAlone) is run once more by this file in a process of
+ * its own, started with BENCH_PEAK_RSS_OF=<case> and no flags, that prints that process's peak RSS.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
@@ -24,6 +27,7 @@ import {
   writeDocument,
   writeNdjson,
 } from '../src/index.js';
+import { runHexdump } from '../src/cli/commands/hexdump.js';
 import { bufferLayoutWalk, restructureEncode, restructureStatusWrite, restructureWalk } from './baselines.js';
 import { CASES, type CaseResult, type CaseSpec, GROUPS, type Images, isNative } from './cases.js';
 import { handStatusWrite, handWalk, handWalkBigInt } from './hand.js';
@@ -33,7 +37,9 @@ const [groupName, imagesFile, nativeBinary] = process.argv.slice(2);
 const group = GROUPS.find((g) => g.name === groupName);
 if (!group || !imagesFile) throw new Error(`usage: child.ts <group> <images.json> [native binary] (unknown group '${groupName}')`);
 // BENCH_CASES=name,name: only those cases of the group (for profiling one case alone).
-const only = process.env.BENCH_CASES?.split(',');
+// BENCH_PEAK_RSS_OF=name: run that case once and print the peak RSS of this process (rssAlone).
+const peakRssOf = process.env.BENCH_PEAK_RSS_OF;
+const only = peakRssOf !== undefined ? [peakRssOf] : process.env.BENCH_CASES?.split(',');
 const cases = CASES.filter((c) => c.group === group.name && (!only || only.includes(c.name)));
 const info = (JSON.parse(readFileSync(imagesFile, 'utf8')) as Images)[group.size];
 const base = BigInt(info.base);
@@ -42,7 +48,8 @@ const rootOffset = Number(root - base);
 const baseLo = Number(base & 0xffffffffn);
 const baseHi = Number(base >> 32n);
 const STATUS = NDIS_STATUS_VALUES.NDIS_STATUS_SUCCESS;
-const loaded = readFileSync(info.file);
+// (not in a process that measures hexdump alone: the command reads its own copy, as the CLI does)
+const loaded = peakRssOf !== undefined && cases.every((c) => c.kind === 'hexdump-stream') ? Buffer.alloc(0) : readFileSync(info.file);
 const bytes = new Uint8Array(loaded.buffer, loaded.byteOffset, loaded.byteLength);
 const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 const image = SegmentImage.region(bytes, base);
@@ -170,6 +177,20 @@ function prepare(spec: CaseSpec): () => unknown {
       run();
       return run;
     }
+    case 'hexdump-stream': {
+      // What `ndis-offload hexdump` does (the command itself: the file read, the tree read once, its
+      // ranges written in address order, in chunks) to an output that counts the characters.
+      const argv = [info.file, '--base', info.base, '--root', info.root, '--operation', 'initiate', '--max-blocks', String(info.blocks)];
+      const run = (): number => {
+        let chars = 0;
+        let err = '';
+        const code = runHexdump(argv, { out: (text) => (chars += text.length), err: (text) => (err += text), stdoutIsTty: false, env: {} });
+        check(`the exit code (${err.trim()})`, code, 0);
+        return chars;
+      };
+      run();
+      return run;
+    }
     default:
       throw new Error(`${spec.kind} does not run in node`);
   }
@@ -273,7 +294,28 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+/**
+ * The peak RSS of a process that runs `spec` once: this file again, with BENCH_PEAK_RSS_OF and no
+ * flags (no --expose-gc, no heap limit), as the CLI runs.
+ */
+function peakRssAlone(spec: CaseSpec): number {
+  const r = spawnSync(process.execPath, [process.argv[1]!, groupName!, imagesFile!], {
+    env: { ...process.env, BENCH_PEAK_RSS_OF: spec.name, BENCH_CASES: '' },
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) throw new Error(`${spec.name}, run alone, failed (${r.status ?? r.signal}):\n${r.stderr}`);
+  return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { rssBytes: number }).rssBytes;
+}
+
 async function main(): Promise<void> {
+  if (peakRssOf !== undefined) {
+    // One run (prepare runs each case once, checked), then this process's peak.
+    if (cases.length !== 1) throw new Error(`BENCH_PEAK_RSS_OF: no case '${peakRssOf}' in ${group!.name}`);
+    sink = prepare(cases[0]!);
+    process.stdout.write(`${JSON.stringify({ rssBytes: peakRss() })}\n`);
+    return;
+  }
   const fns = new Map<CaseSpec, () => unknown>();
   for (const spec of cases) if (!isNative(spec.kind)) fns.set(spec, prepare(spec));
   const samples = new Map<CaseSpec, number[]>(cases.map((c) => [c, []]));
@@ -315,6 +357,12 @@ async function main(): Promise<void> {
   }
   const rss = peakRss();
   for (const r of results) if (!r.name.includes('native')) r.rssBytes = rss;
+  for (const r of results) {
+    const spec = cases.find((c) => c.name === r.name)!;
+    if (!spec.rssAlone) continue;
+    r.groupRssBytes = rss;
+    r.rssBytes = peakRssAlone(spec);
+  }
   process.stdout.write(`${JSON.stringify(results)}\n`);
   if (sink === Symbol.for('never')) console.log(sink);
 }

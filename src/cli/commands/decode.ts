@@ -149,12 +149,18 @@ export function withDecoded<T>(argv: string[], io: Io, use: (d: Decoded) => T, t
 
 /**
  * Like withDecoded, without decoding: the tree's blocks as a stream (decodeBlocks) that `use`
- * reads as it writes, within the source's life; errors of the reading name the file.
+ * reads as it writes, within the source's life (with the image, for what a command reads besides
+ * the blocks); errors of the reading name the file.
  */
-function withBlocks<T>(argv: string[], io: Io, use: (open: () => BlockStream, json: boolean) => T, table: TreeOptionTable = DECODE_OPTIONS): T {
+export function withBlocks<T>(
+  argv: string[],
+  io: Io,
+  use: (open: () => BlockStream, json: boolean, image: MemoryImage) => T,
+  table: TreeOptionTable = DECODE_OPTIONS,
+): T {
   const { source, root, options, json } = openTree(argv, io, table);
   try {
-    return inFile(source.name, () => use(() => decodeBlocks(source.image, root, options), json));
+    return inFile(source.name, () => use(() => decodeBlocks(source.image, root, options), json, source.image));
   } finally {
     source.close();
   }

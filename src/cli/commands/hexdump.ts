@@ -1,10 +1,13 @@
 import { abiByName } from '../../layout/abi.js';
-import { Location } from '../../codec/image.js';
-import { type ByteRange, annotateTree } from '../../tree/annotate.js';
-import { type Diagnostic, type TreeDocument, hexPtr } from '../../tree/document.js';
+import type { NdisRevision } from '../../layout/descriptor.js';
+import { Location, type MemoryImage } from '../../codec/image.js';
+import { type ByteRange, type IndexedRange, type TreeRanges, annotateBlocks } from '../../tree/annotate.js';
+import type { BlockStream } from '../../tree/decode.js';
+import { type Diagnostic, type DocumentHead, hexPtr } from '../../tree/document.js';
+import { type Sink, chunkedSink } from '../../tree/json-stream.js';
 import { type Palette, paletteFor } from '../format-tree.js';
 import { EXIT, type Io } from '../io.js';
-import { DECODE_SOURCES, type Decoded, TREE_OPTIONS, withDecoded } from './decode.js';
+import { DECODE_SOURCES, TREE_OPTIONS, withBlocks } from './decode.js';
 
 /** hexdump's own options (json: the --json form). */
 export const HEXDUMP_OPTIONS = { ...TREE_OPTIONS, json: { type: 'boolean' } } as const;
@@ -40,7 +43,7 @@ const plural = (n: bigint, one: string): string => `${n} ${one}${n === 1n ? '' :
 
 /** One labelled range with what the capture holds there. */
 interface Shown {
-  range: ByteRange;
+  range: IndexedRange;
   /** The bytes, or undefined when the range is not in the image. */
   bytes: number[] | undefined;
   /** Offset in the file that holds the range, or null (not in the image, or straddling two pages). */
@@ -48,38 +51,66 @@ interface Shown {
 }
 
 export function runHexdump(argv: string[], io: Io): number {
-  return withDecoded(argv, io, (d) => hexdump(d, io), HEXDUMP_OPTIONS);
+  return withBlocks(argv, io, (open, json, image) => hexdump(open(), image, json, io), HEXDUMP_OPTIONS);
 }
 
-function hexdump({ doc, image, json }: Decoded, io: Io): number {
+/**
+ * Writes the view as it goes: the tree is read once (annotateBlocks keeps a few tens of bytes a
+ * block, never the blocks or their ranges), then its ranges are written in address order, each
+ * block's rebuilt as it is reached, in chunks. The text's offset column is as wide as the widest
+ * offset, which the first reading finds.
+ */
+function hexdump(stream: BlockStream, image: MemoryImage, json: boolean, io: Io): number {
+  const { head } = stream;
+  const abi = abiByName(head.abi);
   const loc = new Location();
-  const shown: Shown[] = annotateTree(doc, abiByName(doc.abi)).map((range) => {
+  let widest = 0;
+  const widen = (ranges: readonly ByteRange[]): void => {
+    for (const r of ranges) if (image.locate(r.address, r.size, loc) && loc.imageOffset > widest) widest = loc.imageOffset;
+  };
+  const tree = annotateBlocks(stream, abi, head.ndis as NdisRevision, json ? undefined : widen);
+  const diagnostics = stream.diagnostics;
+  const show = (range: IndexedRange): Shown => {
     if (!image.locate(range.address, range.size, loc)) return { range, bytes: undefined, offset: null };
     const bytes: number[] = [];
     for (let i = 0; i < range.size; i++) bytes.push(loc.view.getUint8(loc.offset + i));
     return { range, bytes, offset: loc.imageOffset >= 0 ? loc.imageOffset : null };
-  });
-  io.out(json ? hexdumpJson(doc, shown) : hexdumpText(doc, shown, paletteFor(io.stdoutIsTty, io.env)));
-  return doc.blocks.length ? EXIT.OK : EXIT.INPUT;
+  };
+  const sink = chunkedSink((text) => io.out(text));
+  if (json) hexdumpJson(head, diagnostics, tree, show, sink.write);
+  else hexdumpText(head, diagnostics, tree, show, widest, paletteFor(io.stdoutIsTty, io.env), sink.write);
+  sink.flush();
+  return tree.blockCount ? EXIT.OK : EXIT.INPUT;
 }
 
 /**
  * The text view. Every cell is padded to its width as plain text and coloured afterwards, so that
  * the columns line up whether or not the escape codes are there.
  */
-function hexdumpText(doc: TreeDocument, shown: readonly Shown[], p: Palette): string {
-  const addressWidth = 2 + abiByName(doc.abi).pointerSize * 2;
+function hexdumpText(
+  head: DocumentHead,
+  diagnostics: readonly Diagnostic[],
+  ranges: Iterable<IndexedRange>,
+  show: (r: IndexedRange) => Shown,
+  widest: number,
+  p: Palette,
+  out: Sink,
+): void {
+  const addressWidth = 2 + abiByName(head.abi).pointerSize * 2;
   // The offset column is as wide as the largest offset shown (at least six digits), so that the
   // rows stay aligned in files past 16 MiB (crash dumps).
-  let widest = 0;
-  for (const s of shown) if (s.offset !== null && s.offset > widest) widest = s.offset;
   const digits = Math.max(6, widest.toString(16).length);
   const cell = (text: string, width: number, colour: (s: string) => string): string => (text ? colour(text) : '') + ' '.repeat(Math.max(0, width - text.length));
   const plain = (s: string): string => s;
-  const lines: string[] = [];
+  let lines = 0;
+  const line = (text: string): void => {
+    out(`${text}\n`);
+    lines++;
+  };
   let cursor: bigint | undefined;
-  for (const { range: r, bytes, offset } of shown) {
-    if (cursor !== undefined && r.address > cursor) lines.push(`${' '.repeat(addressWidth + 1)}${p.dim(`… ${plural(r.address - cursor, 'byte')} not part of the tree`)}`);
+  for (const range of ranges) {
+    const { range: r, bytes, offset } = show(range);
+    if (cursor !== undefined && r.address > cursor) line(`${' '.repeat(addressWidth + 1)}${p.dim(`… ${plural(r.address - cursor, 'byte')} not part of the tree`)}`);
     const faint = r.padding ? p.dim : plain;
     for (let row = 0; row < Math.max(1, Math.ceil(r.size / ROW)); row++) {
       const address = cell(hexPtr(r.address + BigInt(row * ROW), (addressWidth - 2) / 2), addressWidth, p.cyan);
@@ -89,15 +120,16 @@ function hexdumpText(doc: TreeDocument, shown: readonly Shown[], p: Palette): st
       const asciiCell = chunk ? cell(`|${ascii(chunk)}|`, ROW + 2, faint) : cell('', ROW + 2, plain);
       const label = row === 0 ? faint(`${r.path} ${r.label}`) : '';
       // (a row without a label ends at its last character: padding is for the columns after it)
-      lines.push(label ? `${address} ${where}  ${hexCell}  ${asciiCell}  ${label}` : `${address} ${where}  ${hexCell}  ${asciiCell}`.trimEnd());
+      line(label ? `${address} ${where}  ${hexCell}  ${asciiCell}  ${label}` : `${address} ${where}  ${hexCell}  ${asciiCell}`.trimEnd());
     }
     const end = r.address + BigInt(r.size);
     cursor = cursor === undefined || end > cursor ? end : cursor;
   }
-  for (const d of doc.diagnostics.filter((x) => x.severity !== 'info')) {
-    lines.push((d.severity === 'error' ? p.red : p.yellow)(`${d.severity} ${d.code} ${d.path} @${d.address}: ${d.message}`));
+  for (const d of diagnostics.filter((x) => x.severity !== 'info')) {
+    line((d.severity === 'error' ? p.red : p.yellow)(`${d.severity} ${d.code} ${d.path} @${d.address}: ${d.message}`));
   }
-  return `${lines.join('\n')}\n`;
+  // (no line at all: the empty text's one newline)
+  if (lines === 0) out('\n');
 }
 
 /** A range in the JSON form: where it is, what it is, what the capture holds there. */
@@ -140,35 +172,45 @@ function splitLabel(label: string): { structure: string | null; member: string |
   return { structure: label.slice(0, dot), member: label.slice(dot + 1) };
 }
 
+/** A range of a block: `${block}:${seq}` (see IndexedRange). */
+const rangeKey = (r: IndexedRange): string => `${r.block}:${r.seq}`;
+
 /**
  * Gives each diagnostic to the range it is about, one of its block's: the range of the member it
- * names, or else the first holding its address (a block's own diagnostics are at its address).
+ * names, or else the first holding its address (a block's own diagnostics are at its address),
+ * first in address order. Only the blocks the diagnostics name are rebuilt.
  */
-function diagnosticsByRange(doc: TreeDocument, shown: readonly Shown[]): Map<number, Diagnostic[]> {
-  const byPath = new Map<string, number[]>();
-  shown.forEach(({ range }, i) => {
-    const list = byPath.get(range.path);
-    if (list) list.push(i);
-    else byPath.set(range.path, [i]);
-  });
-  const out = new Map<number, Diagnostic[]>();
-  for (const d of doc.diagnostics) {
-    const mine = byPath.get(d.path) ?? [];
+function diagnosticsByRange(diagnostics: readonly Diagnostic[], tree: TreeRanges): Map<string, Diagnostic[]> {
+  const blocks = tree.blocksAt(diagnostics.map((d) => d.path));
+  const out = new Map<string, Diagnostic[]>();
+  for (const d of diagnostics) {
+    const block = blocks.get(d.path);
+    if (block === undefined) continue;
+    // (a stable sort: ranges at one address in the order they are labelled, as in the whole view)
+    const mine = tree.rangesOf(block).sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
     const member = d.member;
     const names = (label: string): boolean => label === member || label.endsWith(`.${member}`) || label.endsWith(` ${member}`) || label.includes(` ${member} |`);
     const at = BigInt(d.address);
-    const holds = (i: number): boolean => at >= shown[i]!.range.address && at < shown[i]!.range.address + BigInt(shown[i]!.range.size);
-    const chosen = (member !== undefined ? mine.find((i) => !shown[i]!.range.padding && names(shown[i]!.range.label)) : undefined) ?? mine.find(holds);
-    if (chosen !== undefined) out.set(chosen, [...(out.get(chosen) ?? []), d]);
+    const holds = (r: ByteRange): boolean => at >= r.address && at < r.address + BigInt(r.size);
+    const chosen = (member !== undefined ? mine.find((r) => !r.padding && names(r.label)) : undefined) ?? mine.find(holds);
+    if (chosen !== undefined) out.set(rangeKey(chosen), [...(out.get(rangeKey(chosen)) ?? []), d]);
   }
   return out;
 }
 
-function hexdumpJson(doc: TreeDocument, shown: readonly Shown[]): string {
-  const pointerSize = abiByName(doc.abi).pointerSize;
-  const about = diagnosticsByRange(doc, shown);
-  const ranges = shown.map(
-    ({ range: r, bytes, offset }, i): HexdumpRangeJson => ({
+/** JSON.stringify(value, null, 2) as it reads `indent` spaces in. */
+const indented = (value: unknown, indent: string): string => JSON.stringify(value, null, 2).replace(/\n/g, `\n${indent}`);
+
+/** The JSON form, range by range: what JSON.stringify(HexdumpJson, null, 2) and a newline give. */
+function hexdumpJson(head: DocumentHead, diagnostics: Diagnostic[], tree: TreeRanges, show: (r: IndexedRange) => Shown, out: Sink): void {
+  const pointerSize = abiByName(head.abi).pointerSize;
+  const about = diagnosticsByRange(diagnostics, tree);
+  const top = JSON.stringify({ format: 'ndis-offload-hexdump/1', abi: head.abi, ndis: head.ndis, root: head.root }, null, 2);
+  out(`${top.slice(0, top.length - 2)},\n  "ranges": `);
+  let any = false;
+  for (const range of tree) {
+    const { range: r, bytes, offset } = show(range);
+    const json: HexdumpRangeJson = {
       address: hexPtr(r.address, pointerSize),
       offset,
       size: r.size,
@@ -177,9 +219,11 @@ function hexdumpJson(doc: TreeDocument, shown: readonly Shown[]): string {
       ...splitLabel(r.label),
       padding: r.padding,
       hex: bytes ? bytes.map(hex2).join('') : null,
-      diagnostics: about.get(i) ?? [],
-    }),
-  );
-  const out: HexdumpJson = { format: 'ndis-offload-hexdump/1', abi: doc.abi, ndis: doc.ndis, root: doc.root, ranges, diagnostics: doc.diagnostics };
-  return `${JSON.stringify(out, null, 2)}\n`;
+      diagnostics: about.get(rangeKey(range)) ?? [],
+    };
+    out(`${any ? ',' : '['}\n    ${indented(json, '    ')}`);
+    any = true;
+  }
+  out(any ? '\n  ]' : '[]');
+  out(`,\n  "diagnostics": ${indented(diagnostics, '  ')}\n}\n`);
 }
