@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { OPERATIONS, type Operation } from '../../layout/constants.js';
 import type { MemoryImage } from '../../codec/image.js';
-import { type BlockStream, type DecodeOptions, decodeBlocks, decodeTree } from '../../tree/decode.js';
+import { type BlockStream, type DecodeOptions, decodeBlocks } from '../../tree/decode.js';
 import { chunkedSink, writeDocument, writeNdjson } from '../../tree/json-stream.js';
 import { countOf } from '../../tree/diagnostics.js';
 import { type TreeDocument, diagnosticCounts } from '../../tree/document.js';
@@ -96,13 +96,6 @@ function positiveInt(text: string | undefined, option: string): number | undefin
   return Number(text);
 }
 
-export interface Decoded {
-  doc: TreeDocument;
-  image: MemoryImage;
-  source: Source;
-  json: boolean;
-}
-
 /** The source, the root and the decode options that a command's arguments name. */
 interface Opened {
   source: Source;
@@ -136,19 +129,8 @@ function openTree(argv: string[], io: Io, table: TreeOptionTable): Opened {
   }
 }
 
-/** Opens the tree the arguments name, decodes it whole, hands it to `use`, and closes the source whatever happens. */
-export function withDecoded<T>(argv: string[], io: Io, use: (d: Decoded) => T, table: TreeOptionTable = DECODE_OPTIONS): T {
-  const { source, root, options, json } = openTree(argv, io, table);
-  try {
-    const doc = inFile(source.name, () => decodeTree(source.image, root, options));
-    return use({ doc, image: source.image, source, json });
-  } finally {
-    source.close();
-  }
-}
-
 /**
- * Like withDecoded, without decoding: the tree's blocks as a stream (decodeBlocks) that `use`
+ * Opens the tree the arguments name: its blocks as a stream (decodeBlocks) that `use`
  * reads as it writes, within the source's life (with the image, for what a command reads besides
  * the blocks); errors of the reading name the file.
  */
@@ -172,11 +154,11 @@ export const documentJson = (doc: TreeDocument): string => `${JSON.stringify(doc
 const VIEW_OPTIONS = { brief: { type: 'boolean' }, full: { type: 'boolean' } } as const;
 
 /**
- * --brief and --full taken out of the arguments (the rest goes to withDecoded): refused together,
+ * --brief and --full taken out of the arguments (the rest goes to withBlocks): refused together,
  * and with --json, which has no views.
  */
 function takeView(argv: string[]): { view: 'brief' | 'full' | undefined; rest: string[] } {
-  // Not strict: withDecoded, which parses the rest, is the one that refuses unknown options.
+  // Not strict: withBlocks, which parses the rest, is the one that refuses unknown options.
   const { values, tokens } = parseArgs({ args: argv, options: { ...DECODE_OPTIONS, ...VIEW_OPTIONS }, allowPositionals: true, tokens: true, strict: false });
   if (values.brief === true && values.full === true) throw new UsageError('--brief and --full: give one (--brief: a line per block; --full: every member)');
   const view = values.brief === true ? 'brief' : values.full === true ? 'full' : undefined;
