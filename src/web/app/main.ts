@@ -6,7 +6,7 @@
 import type { BlockDetails, ByteSpan, CaptureSummary, DiagnosticRow, FileSource, RegionSettings } from '../protocol.js';
 import { Client } from './client.js';
 import { DetailsView } from './details.js';
-import { DiagnosticsView, diagnosticMemberPath } from './diagnostics.js';
+import { DiagnosticsView, diagnosticTarget } from './diagnostics.js';
 import { $, hexOffset } from './dom.js';
 import { HexView } from './hex-view.js';
 import { askRegionSettings, askText, showError } from './dialogs.js';
@@ -34,7 +34,6 @@ const details = (row: number): Promise<BlockDetails> => {
   return p;
 };
 
-const memberPath = diagnosticMemberPath;
 
 async function selectMember(row: number, member: string | undefined, why = 'select'): Promise<void> {
   store.select({ row, ...(member ? { member } : {}) }, why);
@@ -64,7 +63,8 @@ const hex = new HexView($('hex'), store, {
   onCursor: (offset, value, span) => say(describeByte(offset, value, span)),
 });
 new DiagnosticsView($('diagnostics'), store, (d: DiagnosticRow) => {
-  if (d.row >= 0) void selectMember(d.row, memberPath(d.member));
+  const at = diagnosticTarget(d, (p) => store.rowOfPath(p));
+  if (at) void selectMember(at.row, at.member);
   else if (d.offset !== null) hex.goTo(d.offset);
   say(`${d.severity} ${d.code} at ${d.path}: ${d.message}`);
 });

@@ -12,7 +12,7 @@
  * label. Alt+arrows are left to the page (history).
  */
 import type { BlockDetails, BlockRow, MemberRow } from '../protocol.js';
-import { diagnosticMemberPath } from './diagnostics.js';
+import { diagnosticTarget } from './diagnostics.js';
 import { el } from './dom.js';
 import type { Store } from './state.js';
 
@@ -72,6 +72,8 @@ export class TreeView {
   /** 1-based position of each block among its parent's dependents (or the top level). */
   private position = new Int32Array(0);
   private topCount = 0;
+  /** The worst diagnostic of each block, counting those about a block not in the tree on the block whose pointer leads there. */
+  private severity = new Map<number, Severity>();
   private typed = '';
   private typedAt = 0;
   private frame = 0;
@@ -120,6 +122,13 @@ export class TreeView {
     });
     for (const i of open) this.subtreeEnd[i] = rows.length;
     this.topCount = counts.get(-1) ?? 0;
+    this.severity.clear();
+    for (const x of this.store.diagnostics) {
+      const at = diagnosticTarget(x, (p) => this.store.rowOfPath(p));
+      if (!at) continue;
+      const had = this.severity.get(at.row);
+      if (!had || RANK[x.severity] > RANK[had]) this.severity.set(at.row, x.severity);
+    }
     if (rows.length <= OPEN_WHOLE) rows.forEach((_, i) => this.expanded.add(i));
     this.active = 0;
     this.items = [];
@@ -218,7 +227,8 @@ export class TreeView {
         ' ',
         el('span', { class: 'muted', text: r.address }),
       ];
-      if (r.severity) parts.push(el('span', { class: `sev-badge sev-${r.severity}`, text: SIGN[r.severity] }));
+      const sev = this.severity.get(item.row);
+      if (sev) parts.push(el('span', { class: `sev-badge sev-${sev}`, text: SIGN[sev] }));
       return parts;
     }
     const sev = this.members.get(item.row)!.severity.get(m.path);
@@ -333,10 +343,10 @@ export class TreeView {
     for (const g of groups.values()) g.forEach((i, k) => ((setsize[i] = g.length), (posinset[i] = k + 1)));
     const severity = new Map<string, Severity>();
     for (const x of this.store.diagnostics) {
-      if (x.row !== row || !x.member) continue;
-      const path = diagnosticMemberPath(x.member)!;
-      const had = severity.get(path);
-      if (!had || RANK[x.severity] > RANK[had]) severity.set(path, x.severity);
+      const at = diagnosticTarget(x, (p) => this.store.rowOfPath(p));
+      if (at?.row !== row || !at.member) continue;
+      const had = severity.get(at.member);
+      if (!had || RANK[x.severity] > RANK[had]) severity.set(at.member, x.severity);
     }
     return { rows, setsize, posinset, tops, severity };
   }
