@@ -27,6 +27,8 @@ export class DetailsView {
     store.on((s, why) => {
       if (why === 'tree' || !s) {
         this.shown = undefined;
+        this.drawnRow = -1;
+        this.body = undefined;
         element.replaceChildren(el('p', { class: 'muted', text: 'Select a block to see its members.' }));
         return;
       }
@@ -79,6 +81,8 @@ export class DetailsView {
     const d = this.shown;
     const block = this.store.rows[row];
     if (!d || !block) return;
+    // The block's table is up: only the selected row changes (no new table for each member).
+    if (this.drawnRow === row && this.body) return this.mark(this.body, member);
     const head = el('h2', { text: `${block.path} · ${block.layer} ${block.role} ${block.type} ${block.status} at ${block.address}${block.offset === null ? '' : ` (file offset ${hexOffset(block.offset)})`}` });
     const table = el('table', { 'aria-label': `Members of ${block.path}` });
     table.append(el('thead', {}, el('tr', {}, ...['Member', 'Offset', 'Size', 'Type', 'Bytes', 'Value', 'Meaning'].map((h) => el('th', { scope: 'col', text: h })))));
@@ -103,8 +107,27 @@ export class DetailsView {
     table.append(body);
     const diags = d.diagnostics.length ? el('ul', {}, ...d.diagnostics.map((x) => el('li', { class: `sev-${x.severity}`, text: `${x.severity} ${x.code}: ${x.message}` }))) : undefined;
     this.element.replaceChildren(head, ...(diags ? [diags] : []), table);
-    const selected = body.querySelector<HTMLElement>('tr.selected');
-    if (!selected) body.firstElementChild?.setAttribute('tabindex', '0');
+    this.drawnRow = row;
+    this.body = body;
+    this.mark(body, member);
+  }
+
+  /** The table drawn, and for which block (another selection in it only moves the mark). */
+  private drawnRow = -1;
+  private body: HTMLElement | undefined;
+
+  private mark(body: HTMLElement, member: string | undefined): void {
+    for (const tr of body.querySelectorAll<HTMLElement>('tr.selected, tr[tabindex="0"]')) {
+      tr.classList.remove('selected');
+      tr.removeAttribute('aria-selected');
+      tr.setAttribute('tabindex', '-1');
+    }
+    const selected = member === undefined ? null : body.querySelector<HTMLElement>(`tr[data-member="${CSS.escape(member)}"]`);
+    if (selected) {
+      selected.classList.add('selected');
+      selected.setAttribute('aria-selected', 'true');
+    }
+    (selected ?? (body.firstElementChild as HTMLElement | null))?.setAttribute('tabindex', '0');
     selected?.scrollIntoView({ block: 'nearest' });
     if (this.focusAfterShow) selected?.focus();
     this.focusAfterShow = false;

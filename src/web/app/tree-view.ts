@@ -363,7 +363,8 @@ export class TreeView {
     this.active = Math.max(0, Math.min(this.items.length - 1, i));
     this.scrollTo(this.active);
     if (select) this.selectItem(this.items[this.active]!);
-    this.render();
+    // Drawn once in the next frame, after the other views have taken the selection.
+    this.schedule();
   }
 
   private selectItem(item: Item): void {
@@ -495,7 +496,7 @@ export class TreeView {
   /** Makes the block (and member) shown and active: opens its ancestors and the member's structures. */
   async reveal(row: number, member?: string): Promise<void> {
     const cur = this.items[this.active];
-    if (cur && cur.row === row && (member === undefined ? cur.member < 0 : this.memberOf(cur)?.path === member)) return this.render();
+    if (cur && cur.row === row && (member === undefined ? cur.member < 0 : this.memberOf(cur)?.path === member)) return this.schedule();
     let changed = false;
     for (let p = this.rows[row]?.parent ?? -1; p >= 0; p = this.rows[p]!.parent) {
       if (!this.expanded.has(p)) {
