@@ -402,6 +402,41 @@ describe('details and bytes', () => {
   });
 });
 
+describe('the details pane from the keyboard', () => {
+  it('has one tab stop; Up/Down/Home/End select members; Enter follows a pointer and the focus stays in the pane', async () => {
+    const members = sampleMembers()[0]!;
+    const { page, errors } = await samplePage();
+    try {
+      await page.waitForSelector('#details tbody tr');
+      expect(await page.locator('#details tbody tr[tabindex="0"]').count()).toBe(1);
+      await page.locator('#details tbody tr[tabindex="0"]').focus();
+      await page.keyboard.press('Home');
+      await page.waitForFunction((m) => (window as any).ndisOffloadInspector.selection?.member === m, members[0]!.path);
+      for (const m of members.slice(1, 4)) {
+        await page.keyboard.press('ArrowDown');
+        await page.waitForFunction((p) => (window as any).ndisOffloadInspector.selection?.member === p && (document.activeElement as HTMLElement).dataset.member === p, m.path);
+      }
+      expect(await page.locator('#details tbody tr[tabindex="0"]').count()).toBe(1);
+      await page.keyboard.press('End');
+      await page.waitForFunction((m) => (window as any).ndisOffloadInspector.selection?.member === m, members[members.length - 1]!.path);
+      // To NextBlock, and Enter on its row follows it: the next block, focus on its table's first row.
+      const next = members.findIndex((m) => m.name === 'NextBlock');
+      await page.keyboard.press('Home');
+      for (let i = 0; i < next; i++) await page.keyboard.press('ArrowDown');
+      await page.waitForFunction(() => (window as any).ndisOffloadInspector.selection?.member === 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock');
+      await page.keyboard.press('Enter');
+      const state = await pageState(page);
+      const blocks1 = state.rows.findIndex((r) => r.path === 'blocks[1]');
+      await page.waitForFunction((r) => (window as any).ndisOffloadInspector.selection?.row === r, blocks1);
+      await page.waitForSelector('#details h2:has-text("blocks[1] ")');
+      await page.waitForFunction(() => document.getElementById('details')!.contains(document.activeElement) && (document.activeElement as HTMLElement).tagName === 'TR');
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe('pointers, history, Ctrl+G and the fragment', () => {
   it('follows NextBlock, DependentBlockList, MiniportOffloadContext and SourceAddress; Alt+Left/Right walk the history', async () => {
     const doc = await decodeJson('sample-x64.bin');

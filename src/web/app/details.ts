@@ -106,9 +106,12 @@ export class DetailsView {
     }
     table.append(body);
     const diags = d.diagnostics.length ? el('ul', {}, ...d.diagnostics.map((x) => el('li', { class: `sev-${x.severity}`, text: `${x.severity} ${x.code}: ${x.message}` }))) : undefined;
+    // Focus inside the pane (a followed link, a row) moves to the new table's row, not to the page.
+    const hadFocus = this.element.contains(document.activeElement);
     this.element.replaceChildren(head, ...(diags ? [diags] : []), table);
     this.drawnRow = row;
     this.body = body;
+    if (hadFocus) this.focusAfterShow = true;
     this.mark(body, member);
   }
 
@@ -129,7 +132,7 @@ export class DetailsView {
     }
     (selected ?? (body.firstElementChild as HTMLElement | null))?.setAttribute('tabindex', '0');
     selected?.scrollIntoView({ block: 'nearest' });
-    if (this.focusAfterShow) selected?.focus();
+    if (this.focusAfterShow) (selected ?? (body.firstElementChild as HTMLElement | null))?.focus();
     this.focusAfterShow = false;
   }
 }
