@@ -1,9 +1,48 @@
-/** The diagnostics list: code, message and path; choosing one selects the block and its bytes. */
+/**
+ * The diagnostics list: severity (by sign and word, not colour alone), code, path, member and
+ * message; choosing one (click, Enter or Space) selects its block and member, and so its bytes.
+ * One tab stop: Up/Down/Home/End move between the rows.
+ */
 import type { DiagnosticRow } from '../protocol.js';
 import { el } from './dom.js';
 import type { Store } from './state.js';
 
+const SIGN = { error: '✖', warning: '▲', info: 'ℹ' } as const;
+
+/**
+ * A diagnostic's member as a member row's path: state members are named with their structure
+ * (`TCP_OFFLOAD_STATE_DELEGATED.Header.Length`), the block structure's members bare
+ * (`NextBlock`, `Header.Size`).
+ */
+export function diagnosticMemberPath(member: string | undefined): string | undefined {
+  if (!member) return undefined;
+  return /^[A-Z0-9_]+_[A-Z0-9_]+(\.|$)/.test(member) ? member : `NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.${member}`;
+}
+
+/**
+ * The block and member a diagnostic concerns. Most name a block of the tree; one about a block the
+ * walk did not add (a CYCLE, a BLOCK_SHARED: its path is where the block would have been) concerns
+ * the pointer that leads there: the previous sibling's NextBlock, or for a first dependent the
+ * parent's DependentBlockList.
+ */
+export function diagnosticTarget(d: DiagnosticRow, rowOfPath: (path: string) => number | undefined): { row: number; member?: string } | undefined {
+  const member = diagnosticMemberPath(d.member);
+  if (d.row >= 0) return { row: d.row, ...(member ? { member } : {}) };
+  const m = /^(.*)\[(\d+)\]$/.exec(d.path);
+  if (!m) return undefined;
+  const index = Number(m[2]);
+  if (index > 0) {
+    const row = rowOfPath(`${m[1]}[${index - 1}]`);
+    return row === undefined ? undefined : { row, member: 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock' };
+  }
+  const parent = /^(.*)\.dependents$/.exec(m[1]!);
+  const row = parent ? rowOfPath(parent[1]!) : undefined;
+  return row === undefined ? undefined : { row, member: 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.DependentBlockList' };
+}
+
 export class DiagnosticsView {
+  private body: HTMLElement | undefined;
+
   constructor(
     readonly element: HTMLElement,
     store: Store,
@@ -14,28 +53,60 @@ export class DiagnosticsView {
       const list = store.diagnostics;
       const counts = { error: 0, warning: 0, info: 0 };
       for (const d of list) counts[d.severity] += d.count ?? 1;
-      const head = el('h2', { text: `Diagnostics: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} notes` });
+      const head = el('h2', { id: 'diagnostics-head', text: `Diagnostics: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} notes` });
+      this.body = undefined;
       if (!list.length) {
         element.replaceChildren(head);
         return;
       }
-      const table = el('table', { 'aria-label': 'Diagnostics' });
+      const table = el('table', { 'aria-labelledby': 'diagnostics-head' });
       table.append(el('thead', {}, el('tr', {}, ...['Severity', 'Code', 'Path', 'Member', 'Message'].map((h) => el('th', { scope: 'col', text: h })))));
       const body = el('tbody');
       list.forEach((d, i) => {
-        const sign = d.severity === 'error' ? '✖' : d.severity === 'warning' ? '▲' : 'ℹ';
-        body.append(el('tr', { tabindex: 0, 'data-i': i }, el('td', { class: `sev-${d.severity}`, text: `${sign} ${d.severity}` }), el('td', { text: d.code }), el('td', { text: d.path }), el('td', { text: d.member ?? '' }), el('td', { text: d.count ? `${d.message} (${d.count} in all)` : d.message })));
+        body.append(
+          el(
+            'tr',
+            { tabindex: i === 0 ? 0 : -1, 'data-i': i, title: 'Enter selects the block and member' },
+            el('td', { class: `sev-${d.severity}`, text: `${SIGN[d.severity]} ${d.severity}` }),
+            el('td', { text: d.code }),
+            el('td', { text: d.path }),
+            el('td', { text: d.member ?? '' }),
+            el('td', { text: d.count ? `${d.message} (${d.count} in all)` : d.message }),
+          ),
+        );
       });
       table.append(body);
+      this.body = body;
       element.replaceChildren(head, table);
     });
-    const pick = (e: Event): void => {
-      const tr = (e.target as HTMLElement).closest<HTMLElement>('tr[data-i]');
-      if (tr) onPick(store.diagnostics[Number(tr.dataset.i)]!);
+    const rowOf = (e: Event): HTMLElement | null => (e.target as HTMLElement).closest<HTMLElement>('tr[data-i]');
+    const pick = (tr: HTMLElement): void => {
+      this.focusRow(tr, false);
+      onPick(store.diagnostics[Number(tr.dataset.i)]!);
     };
-    element.addEventListener('click', pick);
-    element.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') pick(e);
+    element.addEventListener('click', (e) => {
+      const tr = rowOf(e);
+      if (tr) pick(tr);
     });
+    element.addEventListener('keydown', (e) => {
+      const tr = rowOf(e);
+      if (!tr || e.altKey || e.ctrlKey || e.metaKey) return;
+      const rows = [...(this.body?.children ?? [])] as HTMLElement[];
+      const at = rows.indexOf(tr);
+      const to = e.key === 'ArrowDown' ? at + 1 : e.key === 'ArrowUp' ? at - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? rows.length - 1 : undefined;
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        pick(tr);
+      } else if (to !== undefined) {
+        e.preventDefault();
+        const next = rows[Math.max(0, Math.min(rows.length - 1, to))];
+        if (next) this.focusRow(next, true);
+      }
+    });
+  }
+
+  private focusRow(tr: HTMLElement, focus: boolean): void {
+    for (const r of this.body?.children ?? []) r.setAttribute('tabindex', r === tr ? '0' : '-1');
+    if (focus) tr.focus();
   }
 }

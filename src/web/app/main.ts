@@ -6,7 +6,7 @@
 import type { BlockDetails, ByteSpan, CaptureSummary, DiagnosticRow, FileSource, RegionSettings } from '../protocol.js';
 import { Client } from './client.js';
 import { DetailsView } from './details.js';
-import { DiagnosticsView } from './diagnostics.js';
+import { DiagnosticsView, diagnosticTarget } from './diagnostics.js';
 import { $, hexOffset } from './dom.js';
 import { HexView } from './hex-view.js';
 import { askRegionSettings, askText, showError } from './dialogs.js';
@@ -34,11 +34,6 @@ const details = (row: number): Promise<BlockDetails> => {
   return p;
 };
 
-/** A diagnostic's member as a member row's path (the block structure's members are named bare). */
-function memberPath(member: string | undefined): string | undefined {
-  if (!member) return undefined;
-  return /^[A-Z0-9_]+_[A-Z0-9_]+\./.test(member) || /^\*/.test(member) ? member : `NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.${member}`;
-}
 
 async function selectMember(row: number, member: string | undefined, why = 'select'): Promise<void> {
   store.select({ row, ...(member ? { member } : {}) }, why);
@@ -52,22 +47,24 @@ async function selectMember(row: number, member: string | undefined, why = 'sele
 const tree = new TreeView($('tree'), store, {
   details,
   onSelect: (row, member) => void selectMember(row, member),
+  onError: (e) => showError(e),
 });
 const detailsView = new DetailsView($('details'), store, {
   details,
   onSelectMember: (row, member) => void selectMember(row, member),
-  onFollow: (target) => void follow(target),
+  onFollow: (target) => void follow(target).catch((e) => showError(e)),
 });
 const hex = new HexView($('hex'), store, {
   bytes: (offset, length) => client.call('bytes', { session: session!, offset, length }),
   onPick: (offset, span) => {
-    if (span) void selectMember(span.row, span.padding ? undefined : span.label, 'hex');
+    if (span) void selectMember(span.row, span.label, 'hex');
     else say(`${hexOffset(offset)}: no block of the tree owns this byte`);
   },
   onCursor: (offset, value, span) => say(describeByte(offset, value, span)),
 });
 new DiagnosticsView($('diagnostics'), store, (d: DiagnosticRow) => {
-  if (d.row >= 0) void selectMember(d.row, memberPath(d.member));
+  const at = diagnosticTarget(d, (p) => store.rowOfPath(p));
+  if (at) void selectMember(at.row, at.member);
   else if (d.offset !== null) hex.goTo(d.offset);
   say(`${d.severity} ${d.code} at ${d.path}: ${d.message}`);
 });
@@ -79,15 +76,24 @@ function describeByte(offset: number, value: number | undefined, span: ByteSpan 
   return `${hexOffset(offset)}${v}: ${store.rows[span.row]?.path ?? ''} ${span.label}${span.padding ? ' (padding)' : ''}`;
 }
 
-/** Follows a pointer: to the block at the address, or to its bytes. */
+/**
+ * Follows a pointer (or a typed address): to the block at the address, else to the member that
+ * owns its byte, else to the bytes. An address the capture does not hold is an error.
+ */
 async function follow(target: string): Promise<void> {
   const row = store.rowAt(target);
   if (row !== undefined) return selectMember(row, undefined, 'follow');
   const at = await client.call('locate', { session: session!, address: target });
-  if (at) {
-    hex.goTo(at.offset);
-    say(`${target} is at file offset ${hexOffset(at.offset)} (no block starts there)`);
-  } else say(`${target} is not in the capture`);
+  if (!at) throw new Error(`${target}: the capture holds no byte at this address`);
+  await goToOffset(at.offset, `${target} is at file offset ${hexOffset(at.offset)}`);
+}
+
+/** Puts the hex cursor on a file offset and selects the member that owns the byte, if one does. */
+async function goToOffset(offset: number, what: string): Promise<void> {
+  const owner = await client.call('owner', { session: session!, offset });
+  if (owner) await selectMember(owner.row, owner.label, 'follow');
+  hex.goTo(offset);
+  say(`${what}${owner ? `: ${store.rows[owner.row]?.path ?? ''} ${owner.label}` : ' (no block of the tree owns it)'}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,9 +249,8 @@ async function goToPrompt(): Promise<void> {
   try {
     if (text.startsWith('+')) {
       const n = Number(text.slice(1));
-      if (!Number.isSafeInteger(n) || n < 0 || n >= s.size) throw new Error(`${text}: not an offset in the file (0 to ${s.size - 1})`);
-      hex.goTo(n);
-      return say(`file offset ${hexOffset(n)}`);
+      if (!/^\+(0x[0-9a-f]+|[0-9]+)$/i.test(text) || !Number.isSafeInteger(n) || n < 0 || n >= s.size) throw new Error(`${text}: not an offset in the file (0 to ${s.size - 1})`);
+      return await goToOffset(n, `file offset ${hexOffset(n)}`);
     }
     await follow(text.startsWith('0x') || text.startsWith('0X') ? text : `0x${text}`);
   } catch (e) {

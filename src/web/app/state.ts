@@ -13,6 +13,12 @@ export interface Selection {
   offset?: number;
 }
 
+/** An address's value as a map key (`0x00ff` and `0xff` are one address), or undefined for text that is no hexadecimal address. */
+function addressKey(text: string): string | undefined {
+  const m = /^\s*0x([0-9a-f]{1,16})\s*$/i.exec(text);
+  return m ? BigInt(`0x${m[1]}`).toString(16) : undefined;
+}
+
 type Listener = (s: Selection | undefined, why: string) => void;
 
 export class Store {
@@ -39,7 +45,8 @@ export class Store {
     this.byPath = new Map(decoded?.rows.map((r, i) => [r.path, i]));
     this.byAddress = new Map();
     decoded?.rows.forEach((r, i) => {
-      if (!this.byAddress.has(r.address)) this.byAddress.set(r.address, i);
+      const key = addressKey(r.address);
+      if (key !== undefined && !this.byAddress.has(key)) this.byAddress.set(key, i);
     });
     this.back.length = 0;
     this.forward.length = 0;
@@ -51,11 +58,10 @@ export class Store {
     return this.byPath.get(path);
   }
 
-  /** The row of the block at an address (as written with any padding), or undefined. */
+  /** The row of the block at an address (as written with any padding), or undefined (also for text that is no address). */
   rowAt(address: string): number | undefined {
-    const v = BigInt(address);
-    for (const [a, i] of this.byAddress) if (BigInt(a) === v) return i;
-    return undefined;
+    const key = addressKey(address);
+    return key === undefined ? undefined : this.byAddress.get(key);
   }
 
   on(l: Listener): void {

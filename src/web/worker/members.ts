@@ -44,7 +44,36 @@ export function filePieces(image: MemoryImage, address: bigint, size: number, sc
   return out;
 }
 
-const text = (v: unknown): string => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+/**
+ * A document value as the details pane shows it: numbers and addresses as the document writes
+ * them, a status as its hex code, an enum as its number (the names go to the meaning), arrays
+ * joined. Byte strings (a MAC) stay the document's hex.
+ */
+export function valueText(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (Array.isArray(v)) return v.map(valueText).join(', ');
+  if (typeof v === 'object') {
+    const o = v as { hex?: unknown; value?: unknown };
+    if (typeof o.hex === 'string') return o.hex;
+    if (o.value !== undefined) return String(o.value);
+    return JSON.stringify(v);
+  }
+  return String(v);
+}
+const text = valueText;
+
+/** A port stored in network byte order (read little-endian by the document) in host order. */
+const hostPort = (v: number): number => ((v & 0xff) << 8) | (v >> 8);
+
+/** A MAC address from the document's hex bytes (the first six; any other non-zero bytes follow). */
+function mac(hexBytes: string): string {
+  const bytes = hexBytes.match(/../g) ?? [];
+  const rest = bytes.slice(6).some((b) => b !== '00') ? ` +${bytes.slice(6).join('')}` : '';
+  return `${bytes.slice(0, 6).join('-')}${rest}`;
+}
+
+/** The path of a padding row: unique within its block (`TCP_OFFLOAD_STATE_CONST.padding@15`), so it can be selected and highlighted alone. */
+export const paddingPath = (prefix: string, offset: number): string => `${prefix}padding@${offset}`;
 
 /** The bytes of a member, hex, in memory order ('' when not readable). */
 function rawBytes(image: MemoryImage, address: bigint, size: number, scratch: Location): string {
@@ -60,11 +89,10 @@ function meaningOf(struct: string, f: PlacedField, json: Record<string, unknown>
   if (value && typeof value === 'object' && 'name' in (value as object)) return String((value as { name: unknown }).name);
   const pointee = json?.[`*${f.name}`];
   if (pointee !== undefined) return `→ ${text(pointee)}`;
-  if (f.networkOrder && typeof value === 'number') {
-    const host = f.size === 2 ? ((value & 0xff) << 8) | (value >> 8) : value;
-    return `${host} in host order`;
-  }
+  if (f.networkOrder && typeof value === 'number' && f.size === 2) return `${hostPort(value)} in host order (stored 0x${value.toString(16).padStart(4, '0')} read little-endian)`;
   if (f.name === 'Flags' && typeof value === 'number') return flagNames(struct, value).join(' | ');
+  if ((f.name === 'DlSourceAddress' || f.name === 'DlDestinationAddress') && typeof value === 'string') return mac(value);
+  if (f.bitWidth !== undefined) return `bits ${f.bitOffset}..${f.bitOffset! + f.bitWidth - 1} of the ${f.ctype} at +0x${f.offset.toString(16)}`;
   return '';
 }
 
@@ -83,7 +111,7 @@ function structRows(image: MemoryImage, abi: Abi, layout: StructLayout, address:
     let at = start;
     for (const f of fields) {
       if (f.offset > at && !f.union) {
-        rows.push(padRow(`${prefix}padding`, depth, address, at, f.offset - at));
+        rows.push(padRow(paddingPath(prefix, at), depth, address, at, f.offset - at));
       }
       const path = `${prefix}${f.name}`;
       const a = address + BigInt(f.offset);
@@ -116,7 +144,7 @@ function structRows(image: MemoryImage, abi: Abi, layout: StructLayout, address:
       }
       at = Math.max(at, f.offset + f.size);
     }
-    if (end > at) rows.push(padRow(`${prefix}padding`, depth, address, at, end - at));
+    if (end > at) rows.push(padRow(paddingPath(prefix, at), depth, address, at, end - at));
   };
   const padRow = (path: string, depth: number, base: bigint, offset: number, size: number): MemberRow => {
     const a = base + BigInt(offset);
@@ -140,7 +168,7 @@ export function memberRows(image: MemoryImage, abi: Abi, ndis: NdisRevision, blo
     const gap = (from: number, to: number): void => {
       if (to <= from) return;
       const a = stateAt + BigInt(from);
-      rows.push({ path: `${type.combined} padding`, name: '(padding)', depth: 0, ctype: '', address: hexAddress(a, abi), offset: from, size: to - from, fileOffset: image.locate(a, 1, scratch) && scratch.imageOffset >= 0 ? scratch.imageOffset : null, raw: rawBytes(image, a, to - from, scratch), value: '', meaning: `unused bytes of ${type.combined}`, editable: false, struct: false, padding: true });
+      rows.push({ path: paddingPath(`${type.combined}.`, from), name: '(padding)', depth: 0, ctype: '', address: hexAddress(a, abi), offset: from, size: to - from, fileOffset: image.locate(a, 1, scratch) && scratch.imageOffset >= 0 ? scratch.imageOffset : null, raw: rawBytes(image, a, to - from, scratch), value: '', meaning: `unused bytes of ${type.combined}`, editable: false, struct: false, padding: true });
     };
     let end = 0;
     const parts = stateParts(type, abi, ndis);
