@@ -12,6 +12,8 @@ export interface DetailsHooks {
   onSelectMember(row: number, member: string): void;
   /** A pointer was followed. */
   onFollow(target: string, from: { row: number; member: string }): void;
+  /** Enter or a double-click on a member row (not a structure or padding): edit it. */
+  onEdit?(row: number, member: string): void;
 }
 
 export class DetailsView {
@@ -39,6 +41,19 @@ export class DetailsView {
       }
       const tr = t.closest<HTMLElement>('tr[data-member]');
       if (tr && this.shown) this.hooks.onSelectMember(this.shown.row, tr.dataset.member!);
+    });
+    const edit = (e: Event): void => {
+      const tr = (e.target as HTMLElement).closest<HTMLElement>('tr[data-member]');
+      if (!tr || !this.shown || !this.hooks.onEdit || tr.classList.contains('struct') || tr.classList.contains('padding')) return;
+      e.preventDefault();
+      this.hooks.onEdit(this.shown.row, tr.dataset.member!);
+    };
+    // A double-click is a click with detail 2: the first click re-draws the table (it selects), so no dblclick event follows.
+    element.addEventListener('click', (e) => {
+      if (e.detail === 2) edit(e);
+    });
+    element.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && (e.target as HTMLElement).matches('tr[data-member]')) edit(e);
     });
   }
 
