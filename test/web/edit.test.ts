@@ -74,6 +74,7 @@ describe('editing a member of a region', () => {
     ['the Status by name', 'blocks[1]', 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.Status', 'NDIS_STATUS_RESOURCES', (b) => ((b.Status as Record<string, unknown>).name = 'NDIS_STATUS_RESOURCES')],
     ['a nested USHORT', 'blocks[1]', 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.Header.Size', '0x50', (b) => ((b.Header as Record<string, unknown>).Size = 0x50)],
     ['a pointer', tcp, 'TCP_OFFLOAD_STATE_DELEGATED.SendDataHead', 'ffffc70a12345678', (b) => ((b.state as Record<string, Record<string, unknown>>).TCP_OFFLOAD_STATE_DELEGATED!.SendDataHead = '0xffffc70a12345678')],
+    ['a PVOID[2] as its JSON array', 'blocks[0]', 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NdisReserved', '["0x1", "0xffffc70a00000000"]', (b) => (b.NdisReserved = ['0x1', '0xffffc70a00000000'])],
     ['UCHAR bytes', 'blocks[1]', 'NEIGHBOR_OFFLOAD_STATE_CONST.DlSourceAddress', '0a0b0c0d0e0f', (b) => ((b.state as Record<string, Record<string, unknown>>).NEIGHBOR_OFFLOAD_STATE_CONST!.DlSourceAddress = '0a0b0c0d0e0f')],
   ];
   it.each(cases)('%s: the bytes of encode --onto with the same edit', async (_, path, member, value, change) => {
@@ -134,6 +135,9 @@ describe('editing a member of a region', () => {
     expect(() => editMember(s, row, 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.Status', 'NDIS_STATUS_SUCESS')).toThrow("unknown NDIS_STATUS name 'NDIS_STATUS_SUCESS'");
     expect(() => editMember(s, row, 'TCP_OFFLOAD_STATE_DELEGATED.RcvWnd', '')).toThrow('give a value');
     expect(() => editMember(s, row, 'TCP_OFFLOAD_STATE_DELEGATED.KeepAlive', '1')).toThrow('is a structure');
+    expect(editSpec(s, row, 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NdisReserved')).toMatchObject({ kind: 'json', hint: 'a JSON array of 2 PVOID values, as the JSON document writes it' });
+    expect(() => editMember(s, row, 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NdisReserved', '["0x1"]')).toThrow(`${tcp}.NdisReserved: expected an array of 2`);
+    expect(() => editMember(s, row, 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NdisReserved', '[0x1]')).toThrow('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NdisReserved: not JSON: [0x1]');
     expect(s.regionBytes).toEqual(before);
     expect(editState(s)).toEqual({ changed: [] });
   });

@@ -364,7 +364,7 @@ function previewTable(p: CompletePreview): HTMLElement[] {
     .map(([s, n]) => `${n} ${s}`)
     .join(', ');
   return [
-    el('p', { class: 'preview-summary', text: `complete ${p.operation} writes ${p.blocks.length} blocks' Status (${changes} change): ${statuses}` }),
+    el('p', { class: 'preview-summary', text: `complete ${p.operation} writes ${p.blocks.length} blocks' Status (${changes} of them change${changes === 1 ? 's' : ''}): ${statuses}` }),
     el(
       'table',
       { class: 'preview-table', 'aria-label': 'What completing writes' },

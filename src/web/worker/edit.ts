@@ -209,7 +209,8 @@ export function editSpec(s: Session, row: number, member: string): EditSpec {
     const what = f.bitWidth !== undefined ? `a ${f.bitWidth}-bit field of ${f.ctype}` : f.ctype;
     return { ...base, kind: 'integer', ...bounds, ...bits, current: String(value), hint: `${what}: ${bounds.min}..${bounds.max}, decimal or 0x hex` };
   }
-  return { ...base, kind: 'json', current: JSON.stringify(value), hint: 'the value as the JSON document writes it' };
+  const hint = f.type.kind === 'array' ? `a JSON array of ${f.type.count} ${f.ctype.replace(/\[\d+\]$/, '')} values, as the JSON document writes it` : 'the value as the JSON document writes it';
+  return { ...base, kind: 'json', current: JSON.stringify(value), hint };
 }
 
 /** The text typed for a member, as a document value of the member (the forms encode takes). */
