@@ -1,5 +1,5 @@
 import { paletteFor } from '../format-tree.js';
-import { hexdumpOf } from '../hexdump-format.js';
+import { hexdumpOf } from '../../tree/hexdump.js';
 import { EXIT, type Io } from '../io.js';
 import { DECODE_SOURCES, type Decoded, TREE_OPTIONS, withDecoded } from './decode.js';
 
@@ -27,7 +27,7 @@ Examples:
   ndis-offload hexdump fixtures/sample-x64.dmp --root 0xffffc70a12340f80 --operation initiate
   ndis-offload hexdump fixtures/sample-x64.bin --base 0xffffc70a12340000 --operation initiate --json`;
 
-export type { HexdumpJson, HexdumpRangeJson } from '../hexdump-format.js';
+export type { HexdumpJson, HexdumpRangeJson } from '../../tree/hexdump.js';
 
 export function runHexdump(argv: string[], io: Io): number {
   return withDecoded(argv, io, (d) => hexdump(d, io), HEXDUMP_OPTIONS);

@@ -5,14 +5,13 @@
  * the edited region, and, for a read-only capture, the tree exported as a region (`encode` of the
  * decoded document) with that region's JSON document.
  */
-import { PLAIN } from '../../cli/format-tree.js';
-import { hexdumpOf } from '../../cli/hexdump-format.js';
 import { SegmentImage } from '../../codec/image.js';
 import { UsageError } from '../../errors.js';
 import { type ExportFormat, exportSpec } from '../../export/index.js';
 import { type DecodeOptions, decodeBlocks, decodeTree } from '../../tree/decode.js';
 import { encodeTree } from '../../tree/encode.js';
 import type { MemoryImage } from '../../codec/image.js';
+import { hexdumpOf } from '../../tree/hexdump.js';
 import { writeDocument } from '../../tree/json-stream.js';
 import type { DownloadKind, DownloadResult } from '../protocol.js';
 import { writableBytes } from './edit.js';
@@ -57,7 +56,7 @@ export function download(s: Session, kind: DownloadKind): DownloadResult {
     case 'hexdump-json': {
       const doc = decodeTree(s.capture.image, rootOf(s), decodeOptions(s));
       const json = kind === 'hexdump-json';
-      return text(`${name}.hexdump.${json ? 'json' : 'txt'}`, json ? 'application/json' : 'text/plain', hexdumpOf(doc, s.capture.image, json, PLAIN));
+      return text(`${name}.hexdump.${json ? 'json' : 'txt'}`, json ? 'application/json' : 'text/plain', hexdumpOf(doc, s.capture.image, json));
     }
     case 'ksy':
     case 'hexpat':

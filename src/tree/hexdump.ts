@@ -5,9 +5,19 @@
  */
 import { Location, type MemoryImage } from '../codec/image.js';
 import { abiByName } from '../layout/abi.js';
-import { type ByteRange, annotateTree } from '../tree/annotate.js';
-import { type Diagnostic, type TreeDocument, hexPtr } from '../tree/document.js';
-import type { Palette } from './format-tree.js';
+import { type ByteRange, annotateTree } from './annotate.js';
+import { type Diagnostic, type TreeDocument, hexPtr } from './document.js';
+
+/** The colours of the text view (the CLI's palette for a terminal); none by default. */
+export interface HexdumpPalette {
+  dim(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  cyan(s: string): string;
+}
+
+const same = (s: string): string => s;
+const NO_COLOUR: HexdumpPalette = { dim: same, red: same, yellow: same, cyan: same };
 
 /** Bytes shown in one row, and the width of the hex column they fill. */
 const ROW = 16;
@@ -30,7 +40,7 @@ export interface Shown {
  * The text view. Every cell is padded to its width as plain text and coloured afterwards, so that
  * the columns line up whether or not the escape codes are there.
  */
-export function hexdumpText(doc: TreeDocument, shown: readonly Shown[], p: Palette): string {
+export function hexdumpText(doc: TreeDocument, shown: readonly Shown[], p: HexdumpPalette): string {
   const addressWidth = 2 + abiByName(doc.abi).pointerSize * 2;
   // The offset column is as wide as the largest offset shown (at least six digits), so that the
   // rows stay aligned in files past 16 MiB (crash dumps).
@@ -159,7 +169,7 @@ export function shownRanges(doc: TreeDocument, image: MemoryImage): Shown[] {
 }
 
 /** The hexdump of a decoded tree: the text view in palette `p`, or the --json form. */
-export function hexdumpOf(doc: TreeDocument, image: MemoryImage, json: boolean, p: Palette): string {
+export function hexdumpOf(doc: TreeDocument, image: MemoryImage, json: boolean, p: HexdumpPalette = NO_COLOUR): string {
   const shown = shownRanges(doc, image);
   return json ? hexdumpJson(doc, shown) : hexdumpText(doc, shown, p);
 }
