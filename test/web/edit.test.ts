@@ -135,6 +135,8 @@ describe('editing a member of a region', () => {
     expect(() => editMember(s, row, 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.Status', 'NDIS_STATUS_SUCESS')).toThrow("unknown NDIS_STATUS name 'NDIS_STATUS_SUCESS'");
     expect(() => editMember(s, row, 'TCP_OFFLOAD_STATE_DELEGATED.RcvWnd', '')).toThrow('give a value');
     expect(() => editMember(s, row, 'TCP_OFFLOAD_STATE_DELEGATED.KeepAlive', '1')).toThrow('is a structure');
+    expect(() => editMember(s, row, 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.padding', '0')).toThrow('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.padding: unused bytes between members, not a member: nothing to edit');
+    expect(() => editMember(s, row, 'TCP_OFFLOAD_STATE_CONST.RemotePrt', '1')).toThrow('TCP_OFFLOAD_STATE_CONST.RemotePrt: TCP_OFFLOAD_STATE_CONST has no member RemotePrt (did you mean RemotePort or RemoteMss?)');
     expect(editSpec(s, row, 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NdisReserved')).toMatchObject({ kind: 'json', hint: 'a JSON array of 2 PVOID values, as the JSON document writes it' });
     expect(() => editMember(s, row, 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NdisReserved', '["0x1"]')).toThrow(`${tcp}.NdisReserved: expected an array of 2`);
     expect(() => editMember(s, row, 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NdisReserved', '[0x1]')).toThrow('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NdisReserved: not JSON: [0x1]');

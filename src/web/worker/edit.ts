@@ -133,6 +133,7 @@ interface MemberPlace {
 
 function placeOf(s: Session, row: number, member: string): MemberPlace {
   const block = s.block(row);
+  if (/(^|[. ])padding$/.test(member)) throw new UsageError(`${member}: unused bytes between members, not a member: nothing to edit`);
   const [structure, ...names] = member.split('.');
   if (!structure || !names.length) throw new UsageError(`'${member}' is not a member (give STRUCTURE.Member, as the details pane names it)`);
   let layout: StructLayout;
