@@ -1,7 +1,10 @@
 /**
  * The annotated hexdump as `hexdump` prints it (text, or its --json form): every byte range of a
  * decoded tree labelled with its block, structure and member. Free of Node built-ins, so the web
- * inspector's Worker gives the same bytes for its download as the command does.
+ * inspector's Worker makes its hexdump downloads with it; test/web/edit.test.ts and
+ * downloads.browser.test.ts hold them byte for byte to the command's output. (The command's own
+ * copy in src/cli/commands/hexdump.ts is being rewritten to stream on main; once merged, it should
+ * write through these functions, or these move to follow it, so that the two are one.)
  */
 import { Location, type MemoryImage } from '../codec/image.js';
 import { abiByName } from '../layout/abi.js';
