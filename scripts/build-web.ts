@@ -21,7 +21,8 @@ export interface WebBuild {
 
 export async function buildWeb(outDir = join(root, 'dist/web'), { minify = true } = {}): Promise<WebBuild> {
   mkdirSync(outDir, { recursive: true });
-  const common: BuildOptions = { bundle: true, write: false, platform: 'browser', target: 'es2022', format: 'iife', minify, legalComments: 'none', logLevel: 'silent' };
+  // keepNames: the error dialogs name the library's error classes (DumpError, EncodeError...), as the CLI does.
+  const common: BuildOptions = { bundle: true, write: false, platform: 'browser', target: 'es2022', format: 'iife', minify, legalComments: 'none', logLevel: 'silent', keepNames: true };
   const worker = await build({ ...common, entryPoints: [join(root, 'src/web/worker/main.ts')] });
   const workerSource = worker.outputFiles![0]!.text;
   const app = await build({ ...common, entryPoints: [join(root, 'src/web/app/main.ts')], define: { __WORKER_SOURCE__: JSON.stringify(workerSource) } });

@@ -165,6 +165,64 @@ export interface OwnerResult {
   padding: boolean;
 }
 
+/** How a member is edited: what the input takes and the C type's range (issue 25, "Acting on it"). */
+export interface EditSpec {
+  row: number;
+  /** The member path, as MemberRow.path. */
+  member: string;
+  ctype: string;
+  /** integer: a number (decimal or 0x); pointer: an address (hex); status: an NDIS_STATUS name or hex word; enum: a name or number; port: the port in host order; bytes: hex; json: the JSON value. */
+  kind: 'integer' | 'pointer' | 'status' | 'enum' | 'port' | 'bytes' | 'json';
+  /** The range the value must lie in (decimal), for the numeric kinds. */
+  min?: string;
+  max?: string;
+  /** Bit-fields: the width. */
+  bits?: number;
+  /** Names offered (enum and status members). */
+  names?: string[];
+  /** The value now, as the input takes it. */
+  current: string;
+  /** One line describing what is accepted. */
+  hint: string;
+}
+
+/** Where the capture's edits stand: what changed since it was opened, and what can be undone or redone. */
+export interface EditState {
+  /** File offsets whose bytes differ from the file as opened. */
+  changed: number[];
+  /** The last write, undone or redone: what it was and the file offsets it touched. */
+  last?: { what: string; offsets: number[] };
+  /** What undo and redo would take back or write again (undefined: nothing). */
+  undo?: string;
+  redo?: string;
+}
+
+/** A completion as `complete` takes it: the operation, the status of deciding blocks (--status), and statuses by block address (--fail). */
+export interface CompleteRequest {
+  session: number;
+  operation: string;
+  status?: string;
+  fail?: { address: string; status: string }[];
+}
+
+export interface CompletePreview {
+  operation: string;
+  /** Every block, in tree order: its Status now and what the writer would write. */
+  blocks: { row: number; path: string; layer: string; role: string; address: string; before: string; after: string }[];
+  /** The writer's summary: blocks by role and by status written. */
+  byRole: Record<string, number>;
+  byStatus: Record<string, number>;
+}
+
+/** What the page can download (docs/web.md): each is the CLI's output byte for byte. */
+export type DownloadKind = 'capture' | 'json' | 'hexdump' | 'hexdump-json' | 'ksy' | 'hexpat' | 'isf' | 'region' | 'region-json';
+
+export interface DownloadResult {
+  name: string;
+  mime: string;
+  bytes: Uint8Array;
+}
+
 /** Requests: op name → [argument, result]. */
 export interface Ops {
   probe: [{ source: FileSource; sibling?: FileSource }, ProbeResult];
@@ -177,6 +235,16 @@ export interface Ops {
   owner: [{ session: number; offset: number }, OwnerResult | undefined];
   /** A virtual address to its file offset (Ctrl+G). */
   locate: [{ session: number; address: string }, { offset: number } | undefined];
+  /** How a member is edited (refused with the reason for a read-only capture). */
+  editSpec: [{ session: number; row: number; member: string }, EditSpec];
+  /** Writes one member, as encode --onto would (all or nothing). */
+  edit: [{ session: number; row: number; member: string; value: string }, EditState];
+  undo: [{ session: number }, EditState];
+  redo: [{ session: number }, EditState];
+  /** What completing would write per block, without writing. */
+  completePreview: [CompleteRequest, CompletePreview];
+  complete: [CompleteRequest, EditState];
+  download: [{ session: number; kind: DownloadKind }, DownloadResult];
 }
 
 export type Op = keyof Ops;

@@ -12,6 +12,8 @@ export interface DetailsHooks {
   onSelectMember(row: number, member: string): void;
   /** A pointer was followed. */
   onFollow(target: string, from: { row: number; member: string }): void;
+  /** Enter or a double-click on a member row (not a structure or padding): edit it. */
+  onEdit?(row: number, member: string): void;
 }
 
 export class DetailsView {
@@ -44,6 +46,16 @@ export class DetailsView {
       const tr = t.closest<HTMLElement>('tr[data-member]');
       if (tr && this.shown) this.hooks.onSelectMember(this.shown.row, tr.dataset.member!);
     });
+    const edit = (e: Event): void => {
+      const tr = (e.target as HTMLElement).closest<HTMLElement>('tr[data-member]');
+      if (!tr || !this.shown || !this.hooks.onEdit || tr.classList.contains('struct') || tr.classList.contains('padding')) return;
+      e.preventDefault();
+      this.hooks.onEdit(this.shown.row, tr.dataset.member!);
+    };
+    // A double-click is a click with detail 2: the first click re-draws the table (it selects), so no dblclick event follows.
+    element.addEventListener('click', (e) => {
+      if (e.detail === 2) edit(e);
+    });
     // One tab stop in the table (the selected row); Up/Down/Home/End select the next member.
     element.addEventListener('keydown', (e) => {
       const tr = (e.target as HTMLElement).closest<HTMLElement>('tr[data-member]');
@@ -52,7 +64,12 @@ export class DetailsView {
       const at = rows.indexOf(tr);
       const to = e.key === 'ArrowDown' ? at + 1 : e.key === 'ArrowUp' ? at - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? rows.length - 1 : undefined;
       if (to === undefined) {
-        if (e.key === 'Enter') tr.querySelector<HTMLElement>('[data-target]')?.click();
+        // Enter follows the row's pointer, or edits its member (F2 edits a pointer too).
+        if (e.key === 'Enter') {
+          const target = tr.querySelector<HTMLElement>('[data-target]');
+          if (target) target.click();
+          else edit(e);
+        }
         return;
       }
       e.preventDefault();

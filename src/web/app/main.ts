@@ -4,6 +4,7 @@
  * selection. Everything that reads a capture runs in the Worker (client.ts).
  */
 import type { BlockDetails, ByteSpan, CaptureSummary, DiagnosticRow, FileSource, RegionSettings } from '../protocol.js';
+import { Actions } from './actions.js';
 import { Client } from './client.js';
 import { DetailsView } from './details.js';
 import { DiagnosticsView, diagnosticTarget } from './diagnostics.js';
@@ -53,6 +54,7 @@ const detailsView = new DetailsView($('details'), store, {
   details,
   onSelectMember: (row, member) => void selectMember(row, member),
   onFollow: (target) => void follow(target).catch((e) => showError(e)),
+  onEdit: (row, member) => void actions.edit(row, member),
 });
 const hex = new HexView($('hex'), store, {
   bytes: (offset, length) => client.call('bytes', { session: session!, offset, length }),
@@ -69,6 +71,28 @@ new DiagnosticsView($('diagnostics'), store, (d: DiagnosticRow) => {
   say(`${d.severity} ${d.code} at ${d.path}: ${d.message}`);
 });
 void detailsView;
+const actions = new Actions($('actions'), client, store, {
+  session: () => session,
+  refresh: (state) => reloadAfterWrite(state),
+  say,
+});
+
+/** After an edit, undo, redo or completion: the tree decoded again, the selection kept where it still is, the changed bytes marked. */
+async function reloadAfterWrite(state: { changed: number[] }): Promise<void> {
+  const summary = store.summary;
+  const decoded = store.decoded;
+  if (!summary || !decoded || session === undefined) return;
+  const was = store.selection;
+  const path = was ? store.rows[was.row]?.path : undefined;
+  const result = await client.call('decode', { session, root: decoded.root, ...(decoded.operation ? { operation: decoded.operation } : {}) });
+  detailsCache.clear();
+  store.setTree(summary, result);
+  hex.changed = new Set(state.changed);
+  const row = path === undefined ? undefined : store.rowOfPath(path);
+  if (row !== undefined) await selectMember(row, was?.member);
+  else if (result.rows.length) await selectMember(0, undefined);
+  void hex.refresh();
+}
 
 function describeByte(offset: number, value: number | undefined, span: ByteSpan | undefined): string {
   const v = value === undefined ? '' : ` = 0x${value.toString(16).padStart(2, '0')}`;
@@ -164,6 +188,7 @@ export async function openSources(sources: FileSource[], given: { root?: string;
     if (session !== undefined) void client.call('close', { session }).catch(() => {});
     session = summary.session;
     detailsCache.clear();
+    actions.opened(summary);
     $('capture-name').textContent = describeCapture(summary);
     hex.setFile(summary.size, summary.base === undefined ? undefined : BigInt(summary.base));
     let root = given.root ?? (summary.base ? summary.base : undefined);
@@ -318,6 +343,9 @@ async function openServed(): Promise<void> {
   },
   get cursor() {
     return hex.cursor;
+  },
+  get edits() {
+    return actions.editState;
   },
 };
 

@@ -5,6 +5,8 @@
  */
 import type { NdisRevision } from '../../layout/descriptor.js';
 import type { ErrorReply, Op, Ops, Reply, Request } from '../protocol.js';
+import { download } from './downloads.js';
+import { completeOperation, completePreview, editMember, editSpec, redo, undo } from './edit.js';
 import { readerOf, sourceName } from './readers.js';
 import { Session, probe } from './session.js';
 
@@ -44,6 +46,13 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
   bytes: ({ session: id, offset, length }) => session(id).bytes(offset, length),
   owner: ({ session: id, offset }) => session(id).owner(offset),
   locate: ({ session: id, address }) => session(id).locate(address),
+  editSpec: ({ session: id, row, member }) => editSpec(session(id), row, member),
+  edit: ({ session: id, row, member, value }) => editMember(session(id), row, member, value),
+  undo: ({ session: id }) => undo(session(id)),
+  redo: ({ session: id }) => redo(session(id)),
+  completePreview: (req) => completePreview(session(req.session), req),
+  complete: (req) => completeOperation(session(req.session), req),
+  download: ({ session: id, kind }) => download(session(id), kind),
 };
 
 function errorReply(e: unknown): ErrorReply {
