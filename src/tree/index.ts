@@ -12,3 +12,4 @@ export * from './scan.js';
 export * from './chains.js';
 export * from './diagnostics.js';
 export * from './json-stream.js';
+export * from './hexdump.js';

@@ -2,7 +2,7 @@
 // coloured), an ASCII column, and a --json form whose bytes are the capture's.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { HexdumpJson } from '../../src/cli/commands/hexdump.js';
+import type { HexdumpJson } from '../../src/tree/hexdump.js';
 import { main } from '../../src/cli/main.js';
 
 const SAMPLE = 'fixtures/sample-x64.bin';

@@ -11,7 +11,7 @@ import { type ExportFormat, exportSpec } from '../../export/index.js';
 import { type DecodeOptions, decodeBlocks, decodeTree } from '../../tree/decode.js';
 import { encodeTree } from '../../tree/encode.js';
 import type { MemoryImage } from '../../codec/image.js';
-import { hexdumpOf } from '../../tree/hexdump.js';
+import { writeHexdump } from '../../tree/hexdump.js';
 import { writeDocument } from '../../tree/json-stream.js';
 import type { DownloadKind, DownloadResult } from '../protocol.js';
 import { writableBytes } from './edit.js';
@@ -54,9 +54,10 @@ export function download(s: Session, kind: DownloadKind): DownloadResult {
       return text(`${name}.json`, 'application/json', documentText(s.capture.image, rootOf(s), decodeOptions(s)));
     case 'hexdump':
     case 'hexdump-json': {
-      const doc = decodeTree(s.capture.image, rootOf(s), decodeOptions(s));
       const json = kind === 'hexdump-json';
-      return text(`${name}.hexdump.${json ? 'json' : 'txt'}`, json ? 'application/json' : 'text/plain', hexdumpOf(doc, s.capture.image, json));
+      const parts: string[] = [];
+      writeHexdump(decodeBlocks(s.capture.image, rootOf(s), decodeOptions(s)), s.capture.image, json, (t) => parts.push(t));
+      return text(`${name}.hexdump.${json ? 'json' : 'txt'}`, json ? 'application/json' : 'text/plain', parts.join(''));
     }
     case 'ksy':
     case 'hexpat':
