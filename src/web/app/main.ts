@@ -65,6 +65,7 @@ const hex = new HexView($('hex'), store, {
     else say(`${hexOffset(offset)}: no block of the tree owns this byte`);
   },
   onCursor: (offset, value, span) => say(describeByte(offset, value, span)),
+  onRange: (from, to) => say(`${hexOffset(from)}..${hexOffset(to)}: ${to - from + 1} bytes marked (Esc clears)`),
 });
 new DiagnosticsView($('diagnostics'), store, (d: DiagnosticRow) => {
   if (d.row >= 0) void selectMember(d.row, memberPath(d.member));

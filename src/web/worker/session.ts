@@ -24,6 +24,9 @@ import { filePieces, memberRows } from './members.js';
 /** A region is read whole (it is edited in place and downloaded); larger files are not regions. */
 export const MAX_REGION_BYTES = 1 << 30;
 
+/** Blocks whose member spans are kept: more than a screenful of hex rows ever shows. */
+const SPAN_CACHE = 512;
+
 export function parseHex(text: string | undefined, what: string): bigint {
   const t = (text ?? '').trim().replace(/^0x/i, '').replace(/[`']/g, '');
   if (!/^[0-9a-f]{1,16}$/i.test(t)) throw new UsageError(`${what}: '${text ?? ''}' is not a hexadecimal address`);
@@ -73,6 +76,8 @@ export class Session {
   root: bigint | undefined;
   private ownership: Ownership | undefined;
   private readonly scratch = new Location();
+  /** The member spans of the blocks shown lately (a hex window asks for the same few blocks at every scroll step), least recently used first. */
+  private readonly spanCache = new Map<number, ByteSpan[]>();
 
   constructor(
     readonly id: number,
@@ -187,6 +192,7 @@ export class Session {
       longest: pieces.reduce((m, p) => Math.max(m, p.end - p.start), 0),
     };
     this.rows = rows;
+    this.spanCache.clear();
     this.diagnostics = diagnostics;
     this.operation = op;
     this.root = root;
@@ -229,13 +235,22 @@ export class Session {
     return [...out];
   }
 
-  /** The owned byte runs of one block: each member (and padding) row's file pieces. */
+  /** The owned byte runs of one block: each member (and padding) row's file pieces, sorted by offset; kept for the last SPAN_CACHE blocks asked. */
   private spansOf(index: number): ByteSpan[] {
+    const cached = this.spanCache.get(index);
+    if (cached) {
+      this.spanCache.delete(index);
+      this.spanCache.set(index, cached);
+      return cached;
+    }
     const spans: ByteSpan[] = [];
     for (const m of this.details(index).members) {
       if (m.struct) continue;
       for (const p of filePieces(this.capture.image, BigInt(m.address), m.size, this.scratch)) spans.push({ offset: p.fileOffset, size: p.size, row: index, label: m.path, padding: m.padding === true });
     }
+    spans.sort((a, b) => a.offset - b.offset);
+    this.spanCache.set(index, spans);
+    if (this.spanCache.size > SPAN_CACHE) this.spanCache.delete(this.spanCache.keys().next().value!);
     return spans;
   }
 
