@@ -55,6 +55,16 @@ export class HexView {
   private announce = false;
   /** File offsets of bytes changed by edits (marked in the view). */
   changed = new Set<number>();
+  /** Rows that fit, from the last resize (reading the height at every key or scroll would force a layout each time). */
+  private rowsVisible = 1;
+  /** A draw asked for the next frame. */
+  private frame = 0;
+  /** The bar position this view wrote last. */
+  private barWritten = 0;
+  /** A bar position to write at the next frame. */
+  private barFrame = 0;
+  /** The bar's scrollTop range, from the last resize or new file. */
+  private barRange = 0;
 
   constructor(
     readonly element: HTMLElement,
@@ -87,9 +97,12 @@ export class HexView {
     );
     this.scrollEl.addEventListener('scroll', () => {
       const top = this.scrollEl.scrollTop;
-      if (Math.abs(top - this.barTop) < 1) return;
+      // This view's own writes, and anything before a write still to come, are not the user's.
+      if (this.barFrame || Math.abs(top - this.barWritten) < 1) return;
       this.barTop = top;
+      this.barWritten = top;
       const range = this.scrollEl.scrollHeight - this.scrollEl.clientHeight;
+      this.barRange = range;
       this.firstRow = range > 0 ? Math.round((Math.min(top, range) / range) * this.maxFirstRow()) : 0;
       void this.refresh();
     });
@@ -121,8 +134,16 @@ export class HexView {
       const o = this.offsetOfEvent(e);
       if (o !== undefined) this.hooks.onCursor(o, this.byteAt(o), this.spanAt(o));
     });
-    new ResizeObserver(() => void this.refresh()).observe(element);
-    store.on(() => this.draw());
+    new ResizeObserver((entries) => {
+      const box = entries[entries.length - 1]!.contentRect;
+      this.rowsVisible = Math.max(1, Math.floor(box.height / ROW_PX));
+      this.barRange = this.scrollEl.scrollHeight - this.scrollEl.clientHeight;
+      void this.refresh();
+    }).observe(this.rowsEl);
+    // A new selection is drawn at the next frame, unless the bytes it moves to come first (then only they are drawn).
+    store.on(() => {
+      if (!this.frame) this.frame = requestAnimationFrame(() => this.draw());
+    });
   }
 
   /** A new capture: its size, and for a region the virtual address of its first byte. */
@@ -137,7 +158,10 @@ export class HexView {
     this.scrollInner.style.height = `${Math.min(MAX_SCROLL_PX, this.totalRows() * ROW_PX)}px`;
     this.scrollEl.scrollTop = 0;
     this.barTop = 0;
+    this.barWritten = 0;
     this.element.setAttribute('aria-rowcount', String(this.totalRows()));
+    this.rowsVisible = Math.max(1, Math.floor((this.rowsEl.clientHeight - 4) / ROW_PX));
+    this.barRange = this.scrollEl.scrollHeight - this.scrollEl.clientHeight;
     void this.refresh();
   }
 
@@ -151,7 +175,7 @@ export class HexView {
   }
 
   private visibleRows(): number {
-    return Math.max(1, Math.floor((this.rowsEl.clientHeight - 4) / ROW_PX));
+    return this.rowsVisible;
   }
 
   private maxFirstRow(): number {
@@ -166,11 +190,18 @@ export class HexView {
 
   /** Puts the bar where the first row shown is (its own scroll event is then ignored). */
   private syncBar(): void {
-    const range = this.scrollEl.scrollHeight - this.scrollEl.clientHeight;
     const max = this.maxFirstRow();
-    const top = max > 0 ? Math.round((this.firstRow / max) * range) : 0;
-    this.scrollEl.scrollTop = top;
-    this.barTop = this.scrollEl.scrollTop;
+    const top = max > 0 ? Math.round((this.firstRow / max) * this.barRange) : 0;
+    if (top === this.barTop) return;
+    // Written at the next frame and not read back: either would otherwise force a layout at every step.
+    this.barTop = top;
+    if (!this.barFrame) {
+      this.barFrame = requestAnimationFrame(() => {
+        this.barFrame = 0;
+        this.scrollEl.scrollTop = this.barTop;
+        this.barWritten = this.barTop;
+      });
+    }
   }
 
   /** Shows `offset` (a file offset), with `length` bytes from it in view when they fit, and puts the cursor there. */
@@ -224,6 +255,8 @@ export class HexView {
   }
 
   private draw(): void {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
     const w = this.window;
     if (!w) return;
     const sel = this.store.selection;
