@@ -59,6 +59,8 @@ export class HexView {
   private rowsVisible = 1;
   /** A draw asked for the next frame. */
   private frame = 0;
+  /** The byte under the pointer, last announced. */
+  private hovered: number | undefined;
   /** The bar position this view wrote last. */
   private barWritten = 0;
   /** A bar position to write at the next frame. */
@@ -130,9 +132,22 @@ export class HexView {
       this.hooks.onPick(o, this.spanAt(o));
       this.draw();
     });
-    element.addEventListener('mouseover', (e) => {
+    // Hover names the byte under the pointer when the pointer moves: the browser also sends
+    // mouseover when rows are redrawn under a resting pointer, which must not overwrite what the
+    // keyboard's cursor announced.
+    let pointer = '';
+    element.addEventListener('mousemove', (e) => {
+      const at = `${e.clientX},${e.clientY}`;
+      if (at === pointer) return;
+      pointer = at;
       const o = this.offsetOfEvent(e);
-      if (o !== undefined) this.hooks.onCursor(o, this.byteAt(o), this.spanAt(o));
+      if (o !== undefined && o !== this.hovered) {
+        this.hovered = o;
+        this.hooks.onCursor(o, this.byteAt(o), this.spanAt(o));
+      }
+    });
+    element.addEventListener('mouseleave', () => {
+      this.hovered = undefined;
     });
     new ResizeObserver((entries) => {
       const box = entries[entries.length - 1]!.contentRect;
