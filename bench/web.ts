@@ -10,9 +10,11 @@
  *
  * Each reports its median and, after it, the page's JS heap (CDP Performance.getMetrics) and the
  * Worker's (CDP Runtime.getHeapUsage on the Worker's target); `webBundle()` the sizes of
- * dist/web's files, gzipped. `webCases()` is for bench/run.ts; run alone:
+ * dist/web's files, gzipped. The names and targets are in bench/web-results.ts. bench/run.ts runs
+ * this module in a process of its own (it needs the DOM's types, which the root tsconfig leaves
+ * out: test/web's tsconfig checks it); alone:
  *
- *   npx tsx bench/web.ts        prints the results as JSON
+ *   npx tsx bench/web.ts [--only web/select]    prints { cases, bundle } as JSON
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -23,33 +25,11 @@ import { buildWeb } from '../scripts/build-web.js';
 import { buildFixture, readDescription } from '../scripts/fixtures.js';
 import { buildAddressSpace, writeBitmapDump } from '../src/codec/dump-writer.js';
 import { launchChromium, openFile, serveInspector, treeReady } from '../test/web/browser.js';
+import type { WebBundle, WebCaseResult } from './web-results.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const MB = 2 ** 20;
-
-export const WEB_CASE_NAMES: readonly string[] = ['web/open-sample', 'web/open-dump@2g', 'web/select'];
-
-/** One web case in results.json: a CaseResult (bench/cases.ts) with the heaps measured after it. */
-export interface WebCaseResult {
-  name: string;
-  /** Blocks in the tree the case shows. */
-  blocks: number;
-  medianMs: number;
-  minMs: number;
-  maxMs: number;
-  samples: number;
-  warmup: number;
-  /** Size of the capture opened. */
-  imageBytes?: number;
-  /** The page's JS heap in use after the case (CDP JSHeapUsedSize). */
-  pageHeapBytes: number;
-  /** The Worker's JS heap in use after the case (CDP Runtime.getHeapUsage), when its target could be reached. */
-  workerHeapBytes?: number;
-}
-
-/** The sizes of the built web inspector's files: bytes and gzipped bytes. */
-export type WebBundle = Record<string, { bytes: number; gzip: number }>;
 
 /**
  * A sparse bitmap crash dump of a machine with `ramBytes` of RAM holding large-x64 (its root at
