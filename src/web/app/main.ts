@@ -41,10 +41,15 @@ function memberPath(member: string | undefined): string | undefined {
 }
 
 async function selectMember(row: number, member: string | undefined, why = 'select'): Promise<void> {
+  // The hex view's bytes are asked for before the selection is drawn (when the block's members are known), so that the Worker reads them while the tree and details render.
+  const known = detailsCache.has(row) ? await details(row) : undefined;
+  const pick = (d: BlockDetails) => (member ? d.members.find((x) => x.path === member) : d.members[0]);
+  const early = known && pick(known);
+  if (early?.fileOffset !== null && early?.fileOffset !== undefined) hex.goTo(early.fileOffset, early.size);
   store.select({ row, ...(member ? { member } : {}) }, why);
-  const d = await details(row);
-  const m = member ? d.members.find((x) => x.path === member) : d.members[0];
-  if (m?.fileOffset !== null && m?.fileOffset !== undefined) hex.goTo(m.fileOffset, m.size);
+  const d = known ?? (await details(row));
+  const m = pick(d);
+  if (!known && m?.fileOffset !== null && m?.fileOffset !== undefined) hex.goTo(m.fileOffset, m.size);
   const r = store.rows[row]!;
   say(`${r.path} ${r.layer} ${r.type}${m && member ? ` · ${m.path} = ${m.value || m.raw}${m.meaning ? ` (${m.meaning})` : ''} at ${m.address}, ${m.size} bytes` : ` at ${r.address}`}`);
 }
