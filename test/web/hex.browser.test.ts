@@ -5,17 +5,20 @@
  * grid, and the whole of a 2 GiB dump reachable through a scaled scrollbar with a DOM of one
  * screen.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSparseDump } from '../../bench/web.js';
+import { bufferReader } from '../../src/capture/reader.js';
 import { layoutOf } from '../../src/layout/registry.js';
+import { Session } from '../../src/web/worker/session.js';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumTool, newPage, openFile, pageState, webRoot } from './browser.js';
 
 const SAMPLE = resolve(__dirname, '../../fixtures/sample-x64.bin');
 const SAMPLE_BASE = '0xffffc70a12340000';
+const LARGE = resolve(__dirname, '../../fixtures/large-x64.bin');
 const BLOCK = layoutOf('NDIS_MINIPORT_OFFLOAD_BLOCK_LIST');
 const field = (name: string): { offset: number; size: number } => {
   const f = BLOCK.fields.find((x) => x.name === name);
@@ -174,6 +177,34 @@ describe('the hex view of a region', () => {
       // Enter selects the member under the cursor.
       await page.keyboard.press('Enter');
       await expect.poll(async () => (await pageState(page)).selection).toEqual({ row: 0, member: 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.Status' });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('bit-fields', () => {
+  it('a byte shared by bit-fields names each of them, and is marked when either is selected', async () => {
+    const doc = JSON.parse(readFileSync(LARGE.replace(/\.bin$/, '.json'), 'utf8')) as { base: string; abi: 'x64' | 'x86'; root: string };
+    // Where two members share a byte, from the Worker's Session run here.
+    const session = new Session(1, bufferReader(new Uint8Array(readFileSync(LARGE))), { settings: { kind: 'region', base: doc.base, abi: doc.abi } });
+    session.decode(doc.root);
+    const spans = session.bytes(0, 4096).spans;
+    const i = spans.findIndex((s, k) => k > 0 && s.offset === spans[k - 1]!.offset && s.row === spans[k - 1]!.row);
+    const [a, b] = [spans[i - 1]!, spans[i]!];
+    expect([a.label, b.label]).toEqual(['TCP_OFFLOAD_STATE_CONST.SndWindScale', 'TCP_OFFLOAD_STATE_CONST.RcvWindScale']);
+    const { page, errors } = await opened(LARGE, { base: doc.base });
+    try {
+      const path = session.rows[a.row]!.path;
+      await page.evaluate((h) => {
+        location.hash = h;
+      }, `#${path}/${b.label}`);
+      await expect.poll(async () => (await pageState(page)).selection).toEqual({ row: a.row, member: b.label });
+      await expect.poll(() => cellsWith(page, 'in-member')).toEqual([a.offset]);
+      const title = await page.getAttribute(`#hex .b[data-o="${a.offset}"]`, 'title');
+      expect(title).toMatch(/^0x[0-9a-f]{8} = 0x[0-9a-f]{2}: /);
+      expect(title!.slice(title!.indexOf(': ') + 2)).toBe(`${path} TCP_OFFLOAD_STATE_CONST.SndWindScale + RcvWindScale`);
       expect(errors).toEqual([]);
     } finally {
       await page.close();

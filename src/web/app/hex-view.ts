@@ -285,6 +285,12 @@ export class HexView {
       const cls = `${s.padding ? 'pad ' : ''}${inMember ? 'in-member' : inBlock ? 'in-block' : 'owned'}`;
       const title = `${rows[s.row]?.path ?? ''} ${s.label}${s.padding ? ' (padding)' : ''}`;
       for (let i = Math.max(0, s.offset - w.offset); i < Math.min(n, s.offset + s.size - w.offset); i++) {
+        // Bit-fields share their storage unit's bytes: the byte names each of them, and is the selected member's if any is.
+        if (titles[i]) {
+          titles[i] += ` + ${s.label.slice(s.label.lastIndexOf('.') + 1)}`;
+          if (inMember) classes[i] = cls;
+          continue;
+        }
         classes[i] = cls;
         titles[i] = title;
       }
