@@ -18,8 +18,10 @@ export const WEB_CASE_NAMES: readonly string[] = ['web/open-sample', 'web/open-d
 /** One web case in results.json: a CaseResult (bench/cases.ts) with the heaps measured after it. */
 export interface WebCaseResult {
   name: string;
-  /** Blocks in the tree the case shows. */
+  /** 0: the cases time a page, not a walk (no time per block in the table). */
   blocks: number;
+  /** Blocks in the tree the case shows. */
+  treeBlocks: number;
   medianMs: number;
   minMs: number;
   maxMs: number;
