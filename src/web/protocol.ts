@@ -165,6 +165,13 @@ export interface OwnerResult {
   padding: boolean;
 }
 
+/** One step of a byte search (Ctrl+F in the hex view): the match's file offset, or where the next step starts and whether the file's end (or start) was reached. */
+export interface FindResult {
+  offset: number | null;
+  next: number;
+  done: boolean;
+}
+
 /** Requests: op name → [argument, result]. */
 export interface Ops {
   probe: [{ source: FileSource; sibling?: FileSource }, ProbeResult];
@@ -177,6 +184,8 @@ export interface Ops {
   owner: [{ session: number; offset: number }, OwnerResult | undefined];
   /** A virtual address to its file offset (Ctrl+G). */
   locate: [{ session: number; address: string }, { offset: number } | undefined];
+  /** A step of a search for bytes: forward from `from`, or backwards before it. */
+  find: [{ session: number; pattern: number[]; from: number; backwards?: boolean }, FindResult];
 }
 
 export type Op = keyof Ops;

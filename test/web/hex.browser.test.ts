@@ -184,6 +184,58 @@ describe('the hex view of a region', () => {
   });
 });
 
+describe('Ctrl+F', () => {
+  it('finds hex bytes from the cursor, F3 and Shift+F3 walk the matches, text is found too, and a missing pattern is said', async () => {
+    const bytes = new Uint8Array(readFileSync(SAMPLE));
+    const pattern = [0x34, 0x12, 0x0a, 0xc7, 0xff, 0xff];
+    const matches: number[] = [];
+    for (let i = 0; i + pattern.length <= bytes.length; i++) if (pattern.every((b, k) => bytes[i + k] === b)) matches.push(i);
+    expect(matches.length).toBeGreaterThan(3);
+    const { page, errors } = await opened(SAMPLE, { base: SAMPLE_BASE });
+    try {
+      const find = async (text: string): Promise<void> => {
+        await page.focus('#hex');
+        await page.keyboard.press('Control+f');
+        await page.waitForSelector('dialog input[name=text]');
+        await page.fill('dialog input[name=text]', text);
+        await page.click('dialog button[value=ok]');
+      };
+      const at = async (o: number): Promise<void> => {
+        await expect.poll(async () => (await pageState(page)).cursor).toBe(o);
+        await expect.poll(() => cellsWith(page, 'range')).toEqual(range(o, pattern.length));
+        expect(await status(page)).toBe(`34 12 0a c7 ff ff found at ${hexOffset(o)} (F3 next, Shift+F3 previous)`);
+      };
+      await find('34 12 0a c7 ff ff');
+      await at(matches[0]!);
+      await page.keyboard.press('F3');
+      await at(matches[1]!);
+      await page.keyboard.press('F3');
+      await at(matches[2]!);
+      await page.keyboard.press('Shift+F3');
+      await at(matches[1]!);
+      // The last match, then no later one: the cursor stays.
+      await page.keyboard.press('Control+End');
+      await page.keyboard.press('Shift+F3');
+      await at(matches.at(-1)!);
+      await page.keyboard.press('F3');
+      await expect.poll(() => status(page)).toBe(`34 12 0a c7 ff ff: no later match after ${hexOffset(matches.at(-1)! + 1)}`);
+      expect((await pageState(page)).cursor).toBe(matches.at(-1));
+      // 0x-prefixed and run together is the same pattern.
+      await page.keyboard.press('Control+Home');
+      await find('0x34120ac7ffff');
+      await at(matches[0]!);
+      // Text: quoted, as UTF-8 bytes. The sample holds no "NDIS".
+      const text = 'NDIS';
+      expect(Buffer.from(bytes).indexOf(text)).toBe(-1);
+      await find(`"${text}"`);
+      await expect.poll(() => status(page)).toMatch(/^"NDIS": no later match after 0x/);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe('bit-fields', () => {
   it('a byte shared by bit-fields names each of them, and is marked when either is selected', async () => {
     const doc = JSON.parse(readFileSync(LARGE.replace(/\.bin$/, '.json'), 'utf8')) as { base: string; abi: 'x64' | 'x86'; root: string };

@@ -104,6 +104,58 @@ describe('Session.bytes and owner over a region', () => {
   });
 });
 
+describe('Session.find', () => {
+  const { session, bytes } = region('large-x64');
+  /** The whole search as the page runs it: steps of `limit` bytes until a match or the end. */
+  const search = (pattern: number[], from: number, backwards: boolean, limit: number): number | null => {
+    let at = from;
+    for (let steps = 0; steps < 1e4; steps++) {
+      const r = session.find(pattern, at, backwards, limit);
+      if (r.offset !== null || r.done) return r.offset;
+      if (backwards ? r.next >= at : r.next <= at) throw new Error(`a step from ${at} made no progress (${r.next})`);
+      at = r.next;
+    }
+    throw new Error('the search did not end');
+  };
+  const naive = (pattern: number[], from: number, backwards: boolean): number | null => {
+    const matches = (i: number): boolean => pattern.every((b, k) => bytes[i + k] === b);
+    if (!backwards) {
+      for (let i = Math.max(0, from); i + pattern.length <= bytes.length; i++) if (matches(i)) return i;
+    } else for (let i = Math.min(from, bytes.length) - 1; i >= 0; i--) if (i + pattern.length <= bytes.length && matches(i)) return i;
+    return null;
+  };
+
+  it('finds what a byte-by-byte search finds, forwards and backwards, whatever the step (matches across step and chunk edges)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: bytes.length - 1 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: bytes.length }),
+        fc.boolean(),
+        fc.constantFrom(997, 4096, 64 << 20),
+        fc.boolean(),
+        (at, n, from, backwards, limit, absent) => {
+          const pattern = [...bytes.subarray(at, Math.min(bytes.length, at + n))];
+          // Now and then a pattern the file does not hold.
+          if (absent) pattern.push(0xa5, 0x5a, 0xa5, 0x5a, 0xc3);
+          expect(search(pattern, from, backwards, limit)).toBe(naive(pattern, from, backwards));
+        },
+      ),
+      fcParams({ numRuns: 100 }),
+    );
+  });
+
+  it('a step stops after its limit and says where the next starts; the end and the start are done', () => {
+    const pattern = [0xa5, 0x5a, 0xa5, 0x5a, 0xc3];
+    expect(session.find(pattern, 0, false, 1000)).toEqual({ offset: null, next: 1000, done: false });
+    expect(session.find(pattern, bytes.length - 10, false, 1000)).toEqual({ offset: null, next: bytes.length, done: true });
+    expect(session.find(pattern, 5000, true, 1000)).toEqual({ offset: null, next: 4000, done: false });
+    expect(session.find(pattern, 500, true, 1000)).toEqual({ offset: null, next: 0, done: true });
+    expect(() => session.find([], 0)).toThrow('find: give 1 to 256 bytes');
+    expect(() => session.find([256], 0)).toThrow('find: give 1 to 256 bytes');
+  });
+});
+
 describe('Session over a 2 GiB sparse crash dump', () => {
   let dir: string;
   let file: string;

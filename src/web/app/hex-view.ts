@@ -13,7 +13,8 @@
  *
  * A grid with one tab stop (aria-activedescendant names the cursor's cell): arrows,
  * PageUp/PageDown, Home/End (row), Ctrl+Home/End (file) move the cursor, Shift with any of them
- * extends a byte range from where it started, Enter selects the member under the cursor.
+ * extends a byte range from where it started (Escape clears it), Enter selects the member under
+ * the cursor; Ctrl+F, F3 and Shift+F3 find bytes or text (hex-find.ts).
  */
 import type { ByteSpan, BytesResult } from '../protocol.js';
 import { el, hexOffset } from './dom.js';
@@ -32,6 +33,8 @@ export interface HexViewHooks {
   onCursor(offset: number, value: number | undefined, span: ByteSpan | undefined): void;
   /** A byte range was marked with Shift: say how long it is. */
   onRange?(from: number, to: number): void;
+  /** Ctrl+F, F3, Shift+F3, and Escape while a search runs (true: it stopped one). */
+  onFind?(what: 'ask' | 'next' | 'previous' | 'cancel'): boolean | void;
 }
 
 /** The id of the grid cell of the byte at `offset` (aria-activedescendant). */
@@ -333,7 +336,23 @@ export class HexView {
     else this.hooks.onCursor(this.cursor, this.byteAt(this.cursor), this.spanAt(this.cursor));
   }
 
+  /** Marks `length` bytes from `offset` (a find's match) with the cursor on the first, and shows them. */
+  mark(offset: number, length: number): void {
+    if (!(offset >= 0 && offset < this.size)) return;
+    this.cursor = offset;
+    this.anchor = Math.min(this.size - 1, offset + Math.max(1, length) - 1);
+    this.reveal(offset, length);
+    this.draw();
+  }
+
   private key(e: KeyboardEvent): void {
+    if (this.hooks.onFind) {
+      const find = (e.ctrlKey || e.metaKey) && (e.key === 'f' || e.key === 'F') ? 'ask' : e.key === 'F3' ? (e.shiftKey ? 'previous' : 'next') : e.key === 'Escape' ? 'cancel' : undefined;
+      if (find && (this.hooks.onFind(find) !== false || find !== 'cancel')) {
+        e.preventDefault();
+        return;
+      }
+    }
     const page = this.visibleRows() * BYTES_PER_ROW;
     let to = this.cursor;
     switch (e.key) {

@@ -8,6 +8,7 @@ import { Client } from './client.js';
 import { DetailsView } from './details.js';
 import { DiagnosticsView } from './diagnostics.js';
 import { $, hexOffset } from './dom.js';
+import { HexFind } from './hex-find.js';
 import { HexView } from './hex-view.js';
 import { askRegionSettings, askText, showError } from './dialogs.js';
 import { Store } from './state.js';
@@ -71,6 +72,20 @@ const hex = new HexView($('hex'), store, {
   },
   onCursor: (offset, value, span) => say(describeByte(offset, value, span)),
   onRange: (from, to) => say(`${hexOffset(from)}..${hexOffset(to)}: ${to - from + 1} bytes marked (Esc clears)`),
+  onFind: (what): boolean | void => (what === 'cancel' ? finder.cancel() : void (what === 'ask' ? finder.ask() : finder.next(what === 'previous'))),
+});
+const finder: HexFind = new HexFind({
+  step: (pattern, from, backwards) => client.call('find', { session: session!, pattern, from, backwards }),
+  ask: async (last) => {
+    const text = await askText('Find', `Hex bytes (4a 00 ff) or text ("NDIS")${last ? `; last: ${last}` : ''}`);
+    hex.element.focus();
+    return text;
+  },
+  size: () => store.summary?.size ?? 0,
+  cursor: (): number => hex.cursor,
+  show: (offset, length) => hex.mark(offset, length),
+  say,
+  error: (e) => showError(e),
 });
 new DiagnosticsView($('diagnostics'), store, (d: DiagnosticRow) => {
   if (d.row >= 0) void selectMember(d.row, memberPath(d.member));

@@ -44,6 +44,7 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
   bytes: ({ session: id, offset, length }) => session(id).bytes(offset, length),
   owner: ({ session: id, offset }) => session(id).owner(offset),
   locate: ({ session: id, address }) => session(id).locate(address),
+  find: ({ session: id, pattern, from, backwards }) => session(id).find(pattern, from, backwards === true),
 };
 
 function errorReply(e: unknown): ErrorReply {
