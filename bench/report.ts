@@ -1,9 +1,12 @@
 /** The results table and the targets, as Markdown (printed by `npm run bench`, kept in docs/performance.md). */
 import type { CaseResult } from './cases.js';
+import { type WebBundle, webTargets } from './web-results.js';
 
 export interface Results {
   machine: Record<string, unknown>;
   cases: CaseResult[];
+  /** The web inspector's built files (bench/web.ts). */
+  web?: { bundle: WebBundle };
 }
 
 export interface TargetRow {
@@ -13,7 +16,7 @@ export interface TargetRow {
   value: number | undefined;
   target: string;
   met: boolean | undefined;
-  unit: 'x' | 'MB' | 'ms';
+  unit: 'x' | 'MB' | 'ms' | 'KB';
 }
 
 const MB = 1024 * 1024;
@@ -115,6 +118,7 @@ export function targets(results: Results): TargetRow[] {
     const rss = c.get(n)?.rssBytes;
     rows.push({ group: 'dumps', what: `${n}: peak RSS`, value: rss === undefined ? undefined : rss / MB, target: '< 150 MB', met: rss === undefined ? undefined : rss < 150 * MB, unit: 'MB' });
   }
+  rows.push(...webTargets(results.cases, results.web?.bundle));
   return rows;
 }
 

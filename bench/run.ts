@@ -19,6 +19,7 @@ import { dumpCases } from './dump-cases.js';
 import { scaleChart } from './chart.js';
 import { type Results, casesTable, machineLine, targetsTable } from './report.js';
 import { SIZES, type SizeName, syntheticDocument, tcpBlocks } from './synthetic.js';
+import { WEB_CASE_NAMES, WEB_GROUP, type WebBundle } from './web-results.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -32,6 +33,7 @@ const selected = GROUPS.filter(
   (g) => !only || only.some((o) => g.name.includes(o) || CASES.some((c) => c.group === g.name && c.name.includes(o))),
 );
 const runDumps = !only || only.some((o) => DUMP_GROUP.includes(o) || DUMP_CASE_NAMES.some((n) => n.includes(o)));
+const runWeb = !only || only.some((o) => WEB_GROUP === o || WEB_CASE_NAMES.some((n) => n.includes(o)));
 const started = Date.now();
 
 function ccVersion(): string | undefined {
@@ -129,6 +131,16 @@ function updateDoc(results: Results): void {
   writeFileSync(DOC, out);
 }
 
+/** bench/web.ts in a process of its own (Chromium, the page served from 127.0.0.1): its cases and the bundle's sizes, or undefined when it could not run. */
+function runWebCases(): { cases: CaseResult[]; bundle: WebBundle } | undefined {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'web.ts'), ...(only ? ['--only', only.join(',')] : [])], { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    console.error(`the web cases did not run (${r.status ?? r.signal}): ${r.stderr.trim().split('\n')[0]}`);
+    return undefined;
+  }
+  return JSON.parse(r.stdout) as { cases: CaseResult[]; bundle: WebBundle };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ndis-offload-bench-'));
   try {
@@ -158,12 +170,24 @@ async function main(): Promise<void> {
       for (const r of rs) console.error(`${r.name.padEnd(34)} ${r.medianMs.toFixed(3).padStart(10)} ms  peak RSS ${((r.rssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB`);
       console.error(`  (${DUMP_GROUP}: ${((performance.now() - t) / 1000).toFixed(1)} s)`);
     }
+    let web: { bundle: WebBundle } | undefined;
+    if (runWeb) {
+      const t = performance.now();
+      const w = runWebCases();
+      if (w) {
+        results.push(...w.cases);
+        web = { bundle: w.bundle };
+        for (const r of w.cases) console.error(`${r.name.padEnd(34)} ${r.medianMs.toFixed(3).padStart(10)} ms`);
+        console.error(`  (${WEB_GROUP}: ${((performance.now() - t) / 1000).toFixed(1)} s; inspector.js ${(w.bundle['inspector.js']!.gzip / 1024).toFixed(1)} KB gzipped)`);
+      }
+    }
     const previous: Results | undefined = only && existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Results) : undefined;
+    const names = [...CASE_NAMES, ...WEB_CASE_NAMES];
     const merged = previous
-      ? CASE_NAMES.flatMap((n) => results.find((r) => r.name === n) ?? previous.cases.find((r) => r.name === n) ?? [])
-      : CASE_NAMES.flatMap((n) => results.find((r) => r.name === n) ?? []);
+      ? names.flatMap((n) => results.find((r) => r.name === n) ?? previous.cases.find((r) => r.name === n) ?? [])
+      : names.flatMap((n) => results.find((r) => r.name === n) ?? []);
     const m = { ...machine(), loadAverageEnd: os.loadavg().map((l) => l.toFixed(2)).join(' '), wallSeconds: Math.round((Date.now() - started) / 1000) };
-    const out: Results = { machine: m, cases: merged };
+    const out: Results = { machine: m, cases: merged, ...(web ?? previous?.web ? { web: web ?? previous!.web! } : {}) };
     writeFileSync(RESULTS, `${JSON.stringify(out, null, 2)}\n`);
     writeFileSync(CHART, scaleChart(out));
     updateDoc(out);

@@ -223,6 +223,13 @@ export interface DownloadResult {
   bytes: Uint8Array;
 }
 
+/** One step of a byte search (Ctrl+F in the hex view): the match's file offset, or where the next step starts and whether the file's end (or start) was reached. */
+export interface FindResult {
+  offset: number | null;
+  next: number;
+  done: boolean;
+}
+
 /** Requests: op name → [argument, result]. */
 export interface Ops {
   probe: [{ source: FileSource; sibling?: FileSource }, ProbeResult];
@@ -245,6 +252,8 @@ export interface Ops {
   completePreview: [CompleteRequest, CompletePreview];
   complete: [CompleteRequest, EditState];
   download: [{ session: number; kind: DownloadKind }, DownloadResult];
+  /** A step of a search for bytes: forward from `from`, or backwards before it. */
+  find: [{ session: number; pattern: number[]; from: number; backwards?: boolean }, FindResult];
 }
 
 export type Op = keyof Ops;

@@ -9,6 +9,7 @@ import { Client } from './client.js';
 import { DetailsView } from './details.js';
 import { DiagnosticsView, diagnosticTarget } from './diagnostics.js';
 import { $, hexOffset } from './dom.js';
+import { HexFind } from './hex-find.js';
 import { HexView } from './hex-view.js';
 import { askRegionSettings, askText, showError } from './dialogs.js';
 import { Store } from './state.js';
@@ -37,10 +38,15 @@ const details = (row: number): Promise<BlockDetails> => {
 
 
 async function selectMember(row: number, member: string | undefined, why = 'select'): Promise<void> {
+  // The hex view's bytes are asked for before the selection is drawn (when the block's members are known), so that the Worker reads them while the tree and details render.
+  const known = detailsCache.has(row) ? await details(row) : undefined;
+  const pick = (d: BlockDetails) => (member ? d.members.find((x) => x.path === member) : d.members[0]);
+  const early = known && pick(known);
+  if (early?.fileOffset !== null && early?.fileOffset !== undefined) hex.goTo(early.fileOffset, early.size);
   store.select({ row, ...(member ? { member } : {}) }, why);
-  const d = await details(row);
-  const m = member ? d.members.find((x) => x.path === member) : d.members[0];
-  if (m?.fileOffset !== null && m?.fileOffset !== undefined) hex.goTo(m.fileOffset, m.size);
+  const d = known ?? (await details(row));
+  const m = pick(d);
+  if (!known && m?.fileOffset !== null && m?.fileOffset !== undefined) hex.goTo(m.fileOffset, m.size);
   const r = store.rows[row]!;
   say(`${r.path} ${r.layer} ${r.type}${m && member ? ` · ${m.path} = ${m.value || m.raw}${m.meaning ? ` (${m.meaning})` : ''} at ${m.address}, ${m.size} bytes` : ` at ${r.address}`}`);
 }
@@ -63,6 +69,21 @@ const hex = new HexView($('hex'), store, {
     else say(`${hexOffset(offset)}: no block of the tree owns this byte`);
   },
   onCursor: (offset, value, span) => say(describeByte(offset, value, span)),
+  onRange: (from, to) => say(`${hexOffset(from)}..${hexOffset(to)}: ${to - from + 1} bytes marked (Esc clears)`),
+  onFind: (what): boolean | void => (what === 'cancel' ? finder.cancel() : void (what === 'ask' ? finder.ask() : finder.next(what === 'previous'))),
+});
+const finder: HexFind = new HexFind({
+  step: (pattern, from, backwards) => client.call('find', { session: session!, pattern, from, backwards }),
+  ask: async (last) => {
+    const text = await askText('Find', `Hex bytes (4a 00 ff) or text ("NDIS")${last ? `; last: ${last}` : ''}`);
+    hex.element.focus();
+    return text;
+  },
+  size: () => store.summary?.size ?? 0,
+  cursor: (): number => hex.cursor,
+  show: (offset, length) => hex.mark(offset, length),
+  say,
+  error: (e) => showError(e),
 });
 new DiagnosticsView($('diagnostics'), store, (d: DiagnosticRow) => {
   const at = diagnosticTarget(d, (p) => store.rowOfPath(p));

@@ -53,6 +53,7 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
   completePreview: (req) => completePreview(session(req.session), req),
   complete: (req) => completeOperation(session(req.session), req),
   download: ({ session: id, kind }) => download(session(id), kind),
+  find: ({ session: id, pattern, from, backwards }) => session(id).find(pattern, from, backwards === true),
 };
 
 function errorReply(e: unknown): ErrorReply {

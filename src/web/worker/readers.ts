@@ -8,6 +8,35 @@ import type { ByteSource } from '../../codec/physical.js';
 import { CaptureError, UsageError } from '../../errors.js';
 import type { FileSource } from '../protocol.js';
 
+/**
+ * What every reader of this Worker has read, in all: requests, bytes, the largest request. The
+ * Worker publishes it as `ndisOffloadWorkerIo` on its global scope for scripts driving the page
+ * (the browser tests check that a 2 GiB dump is opened and browsed without reading the file).
+ */
+export interface IoTotals {
+  reads: number;
+  bytesRead: number;
+  largestRead: number;
+}
+
+export const IO: IoTotals = { reads: 0, bytesRead: 0, largestRead: 0 };
+
+function count(n: number): number {
+  IO.reads++;
+  IO.bytesRead += n;
+  if (n > IO.largestRead) IO.largestRead = n;
+  return n;
+}
+
+if (typeof (globalThis as { FileReaderSync?: unknown }).FileReaderSync === 'function') (globalThis as unknown as { ndisOffloadWorkerIo: IoTotals }).ndisOffloadWorkerIo = IO;
+
+/** A File read slice by slice, counted in IO. */
+class CountedBlobReader extends BlobReader {
+  override read(into: Uint8Array, position: number): number {
+    return count(super.read(into, position));
+  }
+}
+
 /** The largest range asked for in one request (frames and tables are read whole, never byte by byte). */
 const MAX_RANGE = 64 << 20;
 
@@ -48,7 +77,7 @@ export class UrlReader implements ByteSource {
     into.set(got.subarray(0, n));
     this.reads++;
     this.bytesRead += n;
-    return n;
+    return count(n);
   }
 
   close(): void {
@@ -57,7 +86,7 @@ export class UrlReader implements ByteSource {
 }
 
 export function readerOf(source: FileSource): ByteSource {
-  return source.kind === 'file' ? new BlobReader(source.file) : new UrlReader(source.url, source.name, source.size);
+  return source.kind === 'file' ? new CountedBlobReader(source.file) : new UrlReader(source.url, source.name, source.size);
 }
 
 export const sourceName = (source: FileSource): string => (source.kind === 'file' ? source.file.name : source.name);

@@ -18,11 +18,20 @@ import { decodeBlocks } from '../../tree/decode.js';
 import type { BlockFields } from '../../tree/document.js';
 import { scanImage } from '../../tree/scan.js';
 import { stateSize } from '../../tree/state.js';
-import type { BlockDetails, BlockRow, ByteSpan, BytesResult, CaptureSummary, DecodeResult, DiagnosticRow, OwnerResult, ProbeResult, RegionSettings, ScanHit } from '../protocol.js';
+import type { BlockDetails, BlockRow, ByteSpan, BytesResult, CaptureSummary, DecodeResult, DiagnosticRow, FindResult, OwnerResult, ProbeResult, RegionSettings, ScanHit } from '../protocol.js';
 import { filePieces, memberRows } from './members.js';
 
 /** A region is read whole (it is edited in place and downloaded); larger files are not regions. */
 export const MAX_REGION_BYTES = 1 << 30;
+
+/** A search step looks through this many bytes of the file; it reads them this many at a time. */
+const FIND_STEP = 64 << 20;
+const FIND_CHUNK = 4 << 20;
+/** The longest pattern Ctrl+F looks for. */
+export const MAX_PATTERN = 256;
+
+/** Blocks whose member spans are kept: more than a screenful of hex rows ever shows. */
+const SPAN_CACHE = 512;
 
 export function parseHex(text: string | undefined, what: string): bigint {
   const t = (text ?? '').trim().replace(/^0x/i, '').replace(/[`']/g, '');
@@ -73,6 +82,8 @@ export class Session {
   root: bigint | undefined;
   private ownership: Ownership | undefined;
   private readonly scratch = new Location();
+  /** The member spans of the blocks shown lately (a hex window asks for the same few blocks at every scroll step), least recently used first. */
+  private readonly spanCache = new Map<number, ByteSpan[]>();
 
   constructor(
     readonly id: number,
@@ -187,6 +198,7 @@ export class Session {
       longest: pieces.reduce((m, p) => Math.max(m, p.end - p.start), 0),
     };
     this.rows = rows;
+    this.spanCache.clear();
     this.diagnostics = diagnostics;
     this.operation = op;
     this.root = root;
@@ -229,13 +241,22 @@ export class Session {
     return [...out];
   }
 
-  /** The owned byte runs of one block: each member (and padding) row's file pieces. */
+  /** The owned byte runs of one block: each member (and padding) row's file pieces, sorted by offset; kept for the last SPAN_CACHE blocks asked. */
   private spansOf(index: number): ByteSpan[] {
+    const cached = this.spanCache.get(index);
+    if (cached) {
+      this.spanCache.delete(index);
+      this.spanCache.set(index, cached);
+      return cached;
+    }
     const spans: ByteSpan[] = [];
     for (const m of this.details(index).members) {
       if (m.struct) continue;
       for (const p of filePieces(this.capture.image, BigInt(m.address), m.size, this.scratch)) spans.push({ offset: p.fileOffset, size: p.size, row: index, label: m.path, padding: m.padding === true });
     }
+    spans.sort((a, b) => a.offset - b.offset);
+    this.spanCache.set(index, spans);
+    if (this.spanCache.size > SPAN_CACHE) this.spanCache.delete(this.spanCache.keys().next().value!);
     return spans;
   }
 
@@ -259,6 +280,62 @@ export class Session {
       for (const s of this.spansOf(row)) if (offset >= s.offset && offset < s.offset + s.size) return { row, label: s.label, offset: s.offset, size: s.size, padding: s.padding };
     }
     return undefined;
+  }
+
+  /**
+   * The first occurrence of `pattern` in the file at or after `from` (or the last one before
+   * `from`, backwards), looking through at most `limit` bytes of the file: the page asks again
+   * from `next` until it finds one or reaches the end, so that the Worker answers other requests
+   * between the steps of a search through a large file and the page can stop one.
+   */
+  find(pattern: readonly number[], from: number, backwards = false, limit = FIND_STEP): FindResult {
+    const size = this.source.size;
+    const n = pattern.length;
+    if (n === 0 || n > MAX_PATTERN || pattern.some((b) => !Number.isInteger(b) || b < 0 || b > 255)) throw new UsageError(`find: give 1 to ${MAX_PATTERN} bytes`);
+    const chunk = Math.max(n, Math.min(limit, FIND_CHUNK));
+    const buf = new Uint8Array(chunk + n - 1);
+    const first = pattern[0]!;
+    const matchAt = (b: Uint8Array, i: number): boolean => {
+      for (let k = 1; k < n; k++) if (b[i + k] !== pattern[k]) return false;
+      return true;
+    };
+    if (!backwards) {
+      const start = Math.max(0, Math.floor(from));
+      const stop = Math.min(size, start + Math.max(limit, 1));
+      // Windows of `chunk` starting offsets, each read with the n-1 bytes after it.
+      for (let at = start; at < stop; at += chunk) {
+        const starts = Math.min(chunk, stop - at);
+        const got = this.readInto(buf.subarray(0, Math.min(starts + n - 1, size - at)), at);
+        for (let i = got.indexOf(first); i >= 0 && i < starts && i + n <= got.length; i = got.indexOf(first, i + 1)) if (matchAt(got, i)) return { offset: at + i, next: at + i + 1, done: false };
+      }
+      return { offset: null, next: stop, done: stop >= size };
+    }
+    const end = Math.min(size, Math.floor(from));
+    const stop = Math.max(0, end - Math.max(limit, 1));
+    // Backwards: windows of starting offsets below `end`, the last first.
+    for (let hi = end; hi > stop; hi -= chunk) {
+      const lo = Math.max(stop, hi - chunk);
+      const got = this.readInto(buf.subarray(0, Math.min(hi - lo + n - 1, size - lo)), lo);
+      for (let i = Math.min(hi - lo - 1, got.length - n); i >= 0; i = i > 0 ? got.lastIndexOf(first, i - 1) : -1) {
+        if (got[i] === first && matchAt(got, i)) return { offset: lo + i, next: lo + i, done: false };
+      }
+    }
+    return { offset: null, next: stop, done: stop <= 0 };
+  }
+
+  /** Reads `into.length` bytes of the file at `at` (a region from its bytes): the bytes read. */
+  private readInto(into: Uint8Array, at: number): Uint8Array {
+    if (this.regionBytes) {
+      into.set(this.regionBytes.subarray(at, at + into.length));
+      return into;
+    }
+    let done = 0;
+    while (done < into.length) {
+      const got = this.source.read(into.subarray(done), at + done);
+      if (got <= 0) break;
+      done += got;
+    }
+    return into.subarray(0, done);
   }
 
   /** The file offset of a virtual address, or undefined when the capture does not hold it. */
