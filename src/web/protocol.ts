@@ -236,7 +236,7 @@ export interface Ops {
   open: [OpenRequest, CaptureSummary];
   close: [{ session: number }, void];
   scan: [{ session: number }, ScanHit[]];
-  decode: [{ session: number; root?: string; operation?: string }, DecodeResult];
+  decode: [{ session: number; root?: string; operation?: string; ndis?: string }, DecodeResult];
   details: [{ session: number; row: number }, BlockDetails];
   bytes: [{ session: number; offset: number; length: number }, BytesResult];
   owner: [{ session: number; offset: number }, OwnerResult | undefined];

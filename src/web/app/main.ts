@@ -239,7 +239,8 @@ function describeCapture(s: CaptureSummary): string {
 
 async function decode(summary: CaptureSummary, root: string): Promise<void> {
   const operation = ($('operation-select') as HTMLSelectElement).value;
-  const result = await client.call('decode', { session: summary.session, root, ...(operation ? { operation } : {}) });
+  const ndis = ($('ndis-select') as HTMLSelectElement).value;
+  const result = await client.call('decode', { session: summary.session, root, ndis, ...(operation ? { operation } : {}) });
   detailsCache.clear();
   store.setTree(summary, result);
   const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
@@ -362,6 +363,8 @@ async function openServed(): Promise<void> {
   get selection() {
     return store.selection;
   },
+  /** A block's member rows, as the details pane shows them. */
+  details: (row: number) => details(row),
   get cursor() {
     return hex.cursor;
   },

@@ -41,7 +41,7 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
     sessions.delete(id);
   },
   scan: ({ session: id }, progress) => session(id).scan((done, total) => progress(done, total, 'scanning for roots')),
-  decode: ({ session: id, root, operation }) => session(id).decode(root, operation),
+  decode: ({ session: id, root, operation, ndis }) => session(id).decode(root, operation, ndis),
   details: ({ session: id, row }) => session(id).details(row),
   bytes: ({ session: id, offset, length }) => session(id).bytes(offset, length),
   owner: ({ session: id, offset }) => session(id).owner(offset),

@@ -12,7 +12,7 @@ import type { ByteSource } from '../../codec/physical.js';
 import { DecodeError, UsageError } from '../../errors.js';
 import { type Abi, abiByName } from '../../layout/abi.js';
 import { OPERATIONS, type Operation, stateType } from '../../layout/constants.js';
-import type { NdisRevision } from '../../layout/descriptor.js';
+import { NDIS_REVISIONS, type NdisRevision } from '../../layout/descriptor.js';
 import { layoutOf } from '../../layout/registry.js';
 import { decodeBlocks } from '../../tree/decode.js';
 import type { BlockFields } from '../../tree/document.js';
@@ -72,7 +72,8 @@ interface Ownership {
 export class Session {
   readonly capture: Capture;
   readonly abi: Abi;
-  readonly ndis: NdisRevision;
+  /** The host's NDIS revision the tree is decoded for (6.1 unless the page chooses 6.0: no DWnd). */
+  ndis: NdisRevision;
   /** The bytes of a region (edited in place, downloaded), undefined for other captures. */
   readonly regionBytes: Uint8Array | undefined;
   private readonly source: ByteSource;
@@ -150,8 +151,12 @@ export class Session {
   }
 
   /** Decodes the tree at `root` (a region's base when absent) into rows and diagnostics. */
-  decode(rootText?: string, operation?: string): DecodeResult {
+  decode(rootText?: string, operation?: string, ndis?: string): DecodeResult {
     const t0 = performance.now();
+    if (ndis !== undefined) {
+      if (!(NDIS_REVISIONS as readonly string[]).includes(ndis)) throw new UsageError(`unknown NDIS revision '${ndis}' (known: ${NDIS_REVISIONS.join(', ')})`);
+      this.ndis = ndis as NdisRevision;
+    }
     if (operation !== undefined && operation !== '' && !(OPERATIONS as readonly string[]).includes(operation)) {
       throw new UsageError(`unknown operation '${operation}' (known: ${OPERATIONS.join(', ')})`);
     }
