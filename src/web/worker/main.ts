@@ -5,6 +5,7 @@
  */
 import type { NdisRevision } from '../../layout/descriptor.js';
 import type { ErrorReply, Op, Ops, Reply, Request } from '../protocol.js';
+import { diffSessions } from './diff.js';
 import { readerOf, sourceName } from './readers.js';
 import { Session, probe } from './session.js';
 
@@ -44,6 +45,7 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
   bytes: ({ session: id, offset, length }) => session(id).bytes(offset, length),
   owner: ({ session: id, offset }) => session(id).owner(offset),
   locate: ({ session: id, address }) => session(id).locate(address),
+  diff: ({ a, b }) => diffSessions(session(a), session(b)),
 };
 
 function errorReply(e: unknown): ErrorReply {
