@@ -84,9 +84,10 @@ export function serveOptions(argv: string[]): { captures: ServedCapture[]; port:
 }
 
 /** Starts the server; resolves once it is listening (the command's promise waits for Ctrl+C). */
-export async function startServe(argv: string[], io: Io, webRoot = defaultWebRoot()): Promise<InspectorServer> {
+export async function startServe(argv: string[], io: Io, webRoot?: string): Promise<InspectorServer> {
+  // The options and files first: a mistake in them is told as such, even where the page is not built.
   const { captures, port } = serveOptions(argv);
-  const server = await startInspectorServer({ webRoot, captures, port }).catch((e: NodeJS.ErrnoException) => {
+  const server = await startInspectorServer({ webRoot: webRoot ?? defaultWebRoot(), captures, port }).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'EADDRINUSE') throw new UsageError(`--port ${port}: the port is in use (give another, or 0 for any free one)`);
     throw e;
   });
