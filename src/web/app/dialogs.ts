@@ -2,11 +2,12 @@
 import type { RegionSettings } from '../protocol.js';
 import { $, el } from './dom.js';
 
+/** OK comes first in the form, so that Enter in a field (the form's implicit submission: its first submit button) means OK; the CSS shows it last. */
 function modal(title: string, body: HTMLElement[], okText = 'OK'): Promise<FormData | undefined> {
   return new Promise((resolve) => {
     const form = el('form', { method: 'dialog' });
     const dialog = el('dialog', { 'aria-label': title }, form);
-    form.append(el('h2', { text: title }), ...body, el('div', { class: 'buttons' }, el('button', { value: 'cancel', type: 'submit', formnovalidate: true, text: 'Cancel' }), el('button', { value: 'ok', type: 'submit', text: okText })));
+    form.append(el('h2', { text: title }), ...body, el('div', { class: 'buttons' }, el('button', { value: 'ok', type: 'submit', text: okText }), el('button', { value: 'cancel', type: 'submit', formnovalidate: true, text: 'Cancel' })));
     dialog.addEventListener('close', () => {
       resolve(dialog.returnValue === 'ok' ? new FormData(form) : undefined);
       dialog.remove();

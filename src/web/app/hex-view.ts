@@ -49,7 +49,7 @@ export class HexView {
     element.tabIndex = 0;
     this.rowsEl = el('div', { class: 'rows', role: 'rowgroup' });
     this.scrollInner = el('div');
-    this.scrollEl = el('div', { class: 'scroll', 'aria-hidden': 'true' }, this.scrollInner);
+    this.scrollEl = el('div', { class: 'scroll', 'aria-hidden': 'true', tabindex: -1 }, this.scrollInner);
     element.append(this.rowsEl, this.scrollEl);
     this.scrollEl.addEventListener('scroll', () => {
       if (this.ignoreScroll) {
