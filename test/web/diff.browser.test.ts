@@ -81,7 +81,8 @@ describe('the diff of two captures', () => {
       const text = await cli('diff', SAMPLE, after, '--base', BASE, '--operation', 'initiate');
       const lines = text.out.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim());
       const cells = await page.$$eval('#diff-pane tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
-      expect(cells.map((c) => `${c[2]}: ${c[3]} -> ${c[4]}`)).toEqual(lines);
+      expect(cells.map((c) => `${c[1]}: ${c[2]} -> ${c[3]}`)).toEqual(lines);
+      expect(cells.map((c) => c[0])).toEqual(want.changes.map((c) => `${c.path}${c.address}`));
       expect(await page.textContent('#diff-pane .diff-summary')).toContain('5 fields differ, 0 blocks in one capture only');
 
       // Both files are regions at the same base: the marked bytes are where the files differ.

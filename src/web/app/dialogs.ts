@@ -2,12 +2,14 @@
 import type { RegionSettings } from '../protocol.js';
 import { $, el } from './dom.js';
 
-/** OK comes first in the form, so that Enter in a field (the form's implicit submission: its first submit button) means OK; the CSS shows it last. */
 function modal(title: string, body: HTMLElement[], okText = 'OK'): Promise<FormData | undefined> {
   return new Promise((resolve) => {
     const form = el('form', { method: 'dialog' });
     const dialog = el('dialog', { 'aria-label': title }, form);
-    form.append(el('h2', { text: title }), ...body, el('div', { class: 'buttons' }, el('button', { value: 'ok', type: 'submit', text: okText }), el('button', { value: 'cancel', type: 'submit', formnovalidate: true, text: 'Cancel' })));
+    // Cancel is not a submit button: Enter in a field submits the form with its first submit button, which must be OK.
+    const cancel = el('button', { value: 'cancel', type: 'button', text: 'Cancel' });
+    cancel.addEventListener('click', () => dialog.close('cancel'));
+    form.append(el('h2', { text: title }), ...body, el('div', { class: 'buttons' }, cancel, el('button', { value: 'ok', type: 'submit', text: okText })));
     dialog.addEventListener('close', () => {
       resolve(dialog.returnValue === 'ok' ? new FormData(form) : undefined);
       dialog.remove();

@@ -176,10 +176,11 @@ export class DiffView {
       : `${n === 1 ? '1 field differs' : `${n} fields differ`}, ${alone} ${alone === 1 ? 'block' : 'blocks'} in one capture only; ${result.marksA.length} bytes marked in A, ${result.marksB.length} in B (root ${result.a.root} in A, ${result.b.root} in B${result.operation ? `, ${result.operation}` : ''})`;
     this.bLabel.textContent = `B: bytes of ${result.b.name}`;
     const table = el('table', { 'aria-label': 'Changes from A to B' });
-    table.append(el('thead', {}, el('tr', {}, ...['Block', 'Address', 'Member', 'A', 'B', 'Bytes'].map((h) => el('th', { scope: 'col', text: h })))));
+    table.append(el('thead', {}, el('tr', {}, ...['Block', 'Member', 'A', 'B', 'Bytes'].map((h) => el('th', { scope: 'col', text: h })))));
     const body = el('tbody');
     result.changes.forEach((c, i) => {
-      body.append(el('tr', { 'data-i': i, tabindex: i === 0 ? 0 : -1, 'aria-selected': 'false' }, el('td', { text: c.path }), el('td', { text: c.address }), el('td', { text: c.member }), el('td', { class: 'diff-a', text: c.beforeText }), el('td', { class: 'diff-b', text: c.afterText }), el('td', { text: bytesText(c) })));
+      const block = el('td', {}, breakable(c.path), el('br'), el('span', { class: 'muted', text: c.address }));
+      body.append(el('tr', { 'data-i': i, tabindex: i === 0 ? 0 : -1, 'aria-selected': 'false' }, block, el('td', {}, breakable(c.member)), el('td', { class: 'diff-a', text: c.beforeText }), el('td', { class: 'diff-b', text: c.afterText }), el('td', { text: bytesText(c) })));
     });
     table.append(body);
     const only = (paths: string[], side: 'A' | 'B', name: string): HTMLElement | undefined =>
@@ -235,6 +236,16 @@ export class DiffView {
     e.preventDefault();
     void this.pick(to);
   }
+}
+
+/** A dotted path that may break after its dots (a narrow panel wraps it there, not mid-name). */
+function breakable(path: string): DocumentFragment {
+  const f = document.createDocumentFragment();
+  path.split('.').forEach((part, i) => {
+    if (i) f.append('.', el('wbr'));
+    f.append(part);
+  });
+  return f;
 }
 
 /** How many bytes of a change differ, and where, in words. */
