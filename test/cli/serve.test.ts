@@ -66,7 +66,8 @@ describe('serve refuses what it cannot do, in one line, before listening', () =>
     [[SAMPLE, '--base', '0x1000', '--abi', 'arm'], 2, "--abi: 'arm' is not x64 or x86"],
     [[SAMPLE, '--base', 'zz'], 2, "--base: 'zz' is not a hexadecimal address"],
     [[SAMPLE, SAMPLE, DUMP], 2, 'expected at most two captures, A and B to diff against it, got 3'],
-    [['fixtures'], 2, 'fixtures is not a file'],
+    [['fixtures'], 4, 'fixtures: is a folder'],
+    [['/dev/null'], 2, '/dev/null is not a file'],
     [['no-such-capture.dmp'], 4, 'no-such-capture.dmp: no such file or folder'],
     [[SAMPLE, 'no-such-b.bin'], 4, 'no-such-b.bin: no such file or folder'],
   ])('serve %j: exit %i, %s', async (argv, code, message) => {

@@ -63,6 +63,8 @@ export function serveOptions(argv: string[]): { captures: ServedCapture[]; port:
   for (const p of positionals) {
     if (!existsSync(p)) throw Object.assign(new Error('no such file'), { code: 'ENOENT', syscall: 'open', path: p });
     accessSync(p, constants.R_OK);
+    // A folder is a file error (exit 4), as for every command.
+    if (statSync(p).isDirectory()) throw Object.assign(new Error(`EISDIR: ${p}`), { code: 'EISDIR', syscall: 'open', path: p });
     if (!statSync(p).isFile()) throw new UsageError(`${p} is not a file`);
   }
   const captures: ServedCapture[] = [];
