@@ -165,6 +165,38 @@ export interface OwnerResult {
   padding: boolean;
 }
 
+/** Requests: op name → [argument, result]. */
+export interface Ops {
+  /** The structural diff of two decoded captures, member by member (`diff`'s list), with the changed bytes of each. */
+  diff: [{ a: number; b: number }, DiffResult];
+  probe: [{ source: FileSource; sibling?: FileSource }, ProbeResult];
+  open: [OpenRequest, CaptureSummary];
+  close: [{ session: number }, void];
+  scan: [{ session: number }, ScanHit[]];
+  decode: [{ session: number; root?: string; operation?: string }, DecodeResult];
+  details: [{ session: number; row: number }, BlockDetails];
+  bytes: [{ session: number; offset: number; length: number }, BytesResult];
+  owner: [{ session: number; offset: number }, OwnerResult | undefined];
+  /** A virtual address to its file offset (Ctrl+G). */
+  locate: [{ session: number; address: string }, { offset: number } | undefined];
+}
+
+export type Op = keyof Ops;
+
+export interface Request<K extends Op = Op> {
+  id: number;
+  op: K;
+  arg: Ops[K][0];
+}
+
+/** A typed error crosses as its class name and message (the CLI's one line). */
+export interface ErrorReply {
+  name: string;
+  message: string;
+}
+
+export type Reply = { id: number; result: unknown } | { id: number; error: ErrorReply } | { id: number; progress: { done: number; total: number; what: string } };
+
 /** One side of a changed member: the member row it is, and the bytes of it that differ (file offsets). */
 export interface DiffSide {
   /** The block's row in that side's tree. */
@@ -207,35 +239,3 @@ export interface DiffResult {
   marksB: number[];
   ms: number;
 }
-
-/** Requests: op name → [argument, result]. */
-export interface Ops {
-  probe: [{ source: FileSource; sibling?: FileSource }, ProbeResult];
-  open: [OpenRequest, CaptureSummary];
-  close: [{ session: number }, void];
-  scan: [{ session: number }, ScanHit[]];
-  decode: [{ session: number; root?: string; operation?: string }, DecodeResult];
-  details: [{ session: number; row: number }, BlockDetails];
-  bytes: [{ session: number; offset: number; length: number }, BytesResult];
-  owner: [{ session: number; offset: number }, OwnerResult | undefined];
-  /** A virtual address to its file offset (Ctrl+G). */
-  locate: [{ session: number; address: string }, { offset: number } | undefined];
-  /** The structural diff of two decoded captures, member by member (`diff`'s list), with the changed bytes of each. */
-  diff: [{ a: number; b: number }, DiffResult];
-}
-
-export type Op = keyof Ops;
-
-export interface Request<K extends Op = Op> {
-  id: number;
-  op: K;
-  arg: Ops[K][0];
-}
-
-/** A typed error crosses as its class name and message (the CLI's one line). */
-export interface ErrorReply {
-  name: string;
-  message: string;
-}
-
-export type Reply = { id: number; result: unknown } | { id: number; error: ErrorReply } | { id: number; progress: { done: number; total: number; what: string } };

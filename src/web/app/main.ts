@@ -7,10 +7,10 @@ import type { BlockDetails, ByteSpan, CaptureSummary, DiagnosticRow, FileSource,
 import { Client } from './client.js';
 import { DetailsView } from './details.js';
 import { DiagnosticsView } from './diagnostics.js';
-import { DiffView } from './diff-view.js';
 import { $, hexOffset } from './dom.js';
 import { HexView } from './hex-view.js';
 import { askRegionSettings, askText, showError } from './dialogs.js';
+import { DiffView } from './diff-view.js';
 import { Store } from './state.js';
 import { TreeView } from './tree-view.js';
 
@@ -287,6 +287,10 @@ async function openServed(): Promise<void> {
  * the capture's summary, the decoded rows and diagnostics, and the selection.
  */
 (window as unknown as { ndisOffloadInspector: unknown }).ndisOffloadInspector = {
+  /** The diff panel's result (diff-view.ts), undefined when no diff is shown. */
+  get diff() {
+    return diffView.result;
+  },
   get summary() {
     return store.summary;
   },
@@ -301,9 +305,6 @@ async function openServed(): Promise<void> {
   },
   get cursor() {
     return hex.cursor;
-  },
-  get diff() {
-    return diffView.result;
   },
 };
 

@@ -5,9 +5,9 @@
  */
 import type { NdisRevision } from '../../layout/descriptor.js';
 import type { ErrorReply, Op, Ops, Reply, Request } from '../protocol.js';
-import { diffSessions } from './diff.js';
 import { readerOf, sourceName } from './readers.js';
 import { Session, probe } from './session.js';
+import { diffSessions } from './diff.js';
 
 const sessions = new Map<number, Session>();
 let nextSession = 1;
@@ -23,6 +23,7 @@ export function session(id: number): Session {
 }
 
 export const HANDLERS: { [K in Op]: Handler<K> } = {
+  diff: ({ a, b }) => diffSessions(session(a), session(b)),
   probe: ({ source, sibling }) => probe(readerOf(source), sibling ? { name: sourceName(sibling), open: () => readerOf(sibling) } : undefined),
   open: ({ source, sibling, settings, ndis }, progress) => {
     const id = nextSession++;
@@ -45,7 +46,6 @@ export const HANDLERS: { [K in Op]: Handler<K> } = {
   bytes: ({ session: id, offset, length }) => session(id).bytes(offset, length),
   owner: ({ session: id, offset }) => session(id).owner(offset),
   locate: ({ session: id, address }) => session(id).locate(address),
-  diff: ({ a, b }) => diffSessions(session(a), session(b)),
 };
 
 function errorReply(e: unknown): ErrorReply {
