@@ -138,6 +138,39 @@ describe('the diff of two captures', () => {
       const diff = (await diffOf(page))!;
       const want = JSON.parse((await cli('diff', SAMPLE, after, '--base', BASE, '--operation', 'query', '--json')).out);
       expect(diff.changes.map(({ path, member, before, after: b }) => ({ path, member, before, after: b }))).toEqual(want.changes.map(({ path, member, before, after: b }: Record<string, unknown>) => ({ path, member, before, after: b })));
+
+      // Another capture opened as A: the diff was of the one before, and is closed with its marks.
+      expect(await openFile(page, resolve(__dirname, '../../fixtures/query-x64.bin'), { base: '0xffffc70a22000000' })).toBe(7);
+      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { diff?: unknown } }).ndisOffloadInspector.diff === undefined);
+      expect(await page.isHidden('#diff-pane')).toBe(true);
+      expect(await page.$$('#hex .b.changed')).toHaveLength(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("a B the library refuses: the CLI's message, no diff, and the page still diffs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ndis-web-diff-'));
+    const cut = join(dir, 'cut.dmp');
+    writeFileSync(cut, readFileSync(resolve(__dirname, '../../fixtures/sample-x64.dmp')).subarray(0, 100));
+    const { page, errors } = await newPage(browser);
+    try {
+      await page.goto(`file://${join(await webRoot(), 'index.html')}`);
+      await openFile(page, SAMPLE, { base: BASE });
+      await page.setInputFiles('#diff-input', cut);
+      const alert = page.locator('dialog [role=alert]');
+      await alert.waitFor();
+      expect(await alert.textContent()).toContain('not a complete crash dump header');
+      await page.click('dialog button[value=ok]');
+      expect(await diffOf(page)).toBeUndefined();
+      expect(await page.isHidden('#diff-pane')).toBe(true);
+      await page.setInputFiles('#diff-input', after);
+      await page.waitForSelector('dialog input[name=base]');
+      await page.fill('dialog input[name=base]', BASE);
+      await page.click('dialog button[value=ok]');
+      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { diff?: unknown } }).ndisOffloadInspector.diff !== undefined);
+      expect((await diffOf(page))!.changes.length).toBeGreaterThan(0);
       expect(errors).toEqual([]);
     } finally {
       await page.close();
