@@ -177,6 +177,26 @@ describe('the diff of two captures', () => {
     }
   });
 
+  it("a crash dump as B of a region: B's root is the one its scan finds (not A's), and the diff is diff's", async () => {
+    const dump = resolve(__dirname, '../../fixtures/sample-x64.dmp');
+    const { page, errors } = await newPage(browser);
+    try {
+      await page.goto(`file://${join(await webRoot(), 'index.html')}`);
+      await openFile(page, SAMPLE, { base: BASE });
+      await page.setInputFiles('#diff-input', dump);
+      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { diff?: unknown } }).ndisOffloadInspector.diff !== undefined);
+      const diff = (await diffOf(page))!;
+      const best = (JSON.parse((await cli('scan', dump, '--json')).out) as { candidates: { address: string }[] }).candidates[0]!.address;
+      expect(best).not.toBe(BASE);
+      expect(diff.b.root).toBe(best);
+      const want = JSON.parse((await cli('diff', SAMPLE, dump, '--a-base', BASE, '--b-root', best, '--json')).out);
+      expect(diff.changes.map(({ path, member, before, after: b }) => ({ path, member, before, after: b }))).toEqual(want.changes.map(({ path, member, before, after: b }: Record<string, unknown>) => ({ path, member, before, after: b })));
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('a capture against itself: no differences, nothing marked', async () => {
     const server = await serveInspector(serveOptions([SAMPLE, SAMPLE, '--base', BASE]).captures);
     const { page, errors } = await newPage(browser);

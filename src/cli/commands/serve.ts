@@ -25,8 +25,8 @@ Options:
   --abi x64|x86    the regions' ABI (default x64)
   --physical       the captures are raw physical images (the DTB is found)
   --dtb HEX        the raw images' DTB
-  --root HEX       the root block (default: a region's base; a scan for other captures; B's
-                   default is A's root)
+  --root HEX       the root block (default: a region's base; a scan for other captures, and
+                   for B, A's root when the scan finds it)
 
 Press Ctrl+C to stop.
 

@@ -5,8 +5,9 @@
  * view; the page's hex view stays A's. The bytes that differ are marked in both hex views
  * (underlined on a tinted background, so not by colour alone). Choosing a change selects its
  * member in A (tree, details and A's bytes follow) and shows the same member's bytes in B.
- * B is decoded at its region's base, or else at A's root, with A's operation: the usual diff is
- * of one capture before and after an operation.
+ * B is decoded at its region's base; another capture is scanned, and decoded at A's root when it
+ * has a tree there (one capture before and after an operation), else at its best root; with A's
+ * operation.
  */
 import type { DiffChange, DiffResult, FileSource, RegionSettings } from '../protocol.js';
 import type { Client } from './client.js';
@@ -110,7 +111,13 @@ export class DiffView {
       say(`opening ${nameOf(memory)} to diff against…`);
       const summary = await client.call('open', { source: memory, ...(sibling ? { sibling } : {}), ...(settings ? { settings } : {}) }, (done, total, what) => say(progressText(what, done, total)));
       opened = summary.session;
-      const root = given.root ?? summary.base ?? store.decoded.root;
+      // A region's root is its base; another capture is scanned, as A was: A's root when B has a tree there too (before and after), else B's best.
+      let root = given.root ?? summary.base;
+      if (!root) {
+        const hits = await client.call('scan', { session: summary.session }, (done, total, what) => say(progressText(what, done, total)));
+        const aRoot = BigInt(store.decoded.root);
+        root = hits.find((h) => BigInt(h.address) === aRoot)?.address ?? hits[0]?.address ?? store.decoded.root;
+      }
       const operation = store.decoded.operation ?? undefined;
       const decodedB = await client.call('decode', { session: summary.session, root, ...(operation ? { operation } : {}) });
       const result = await client.call('diff', { a: a.session, b: summary.session });
