@@ -96,6 +96,13 @@ describe.each(['light', 'dark'] as const)('axe-core in the %s theme', (colorSche
       await page.click('dialog button[value=ok]');
       await page.waitForSelector('#diff-hex .b.in-member');
       expect(await axe(page), 'diff panel').toEqual([]);
+      // Two hex views on one page: no id twice (axe only asks for a review of that), and each grid's active cell is its own.
+      const ids = await page.$$eval('[id]', (els) => els.map((e) => e.id));
+      expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+      for (const grid of ['#hex', '#diff-hex']) {
+        const active = await page.getAttribute(grid, 'aria-activedescendant');
+        if (active) expect(await page.$eval(`#${active}`, (e, g) => e.closest(g) !== null, grid), grid).toBe(true);
+      }
 
       // An error dialog.
       await page.setInputFiles('#file-input', cut);
