@@ -232,6 +232,8 @@ export interface FindResult {
 
 /** Requests: op name → [argument, result]. */
 export interface Ops {
+  /** The structural diff of two decoded captures, member by member (`diff`'s list), with the changed bytes of each. */
+  diff: [{ a: number; b: number }, DiffResult];
   probe: [{ source: FileSource; sibling?: FileSource }, ProbeResult];
   open: [OpenRequest, CaptureSummary];
   close: [{ session: number }, void];
@@ -271,3 +273,46 @@ export interface ErrorReply {
 }
 
 export type Reply = { id: number; result: unknown } | { id: number; error: ErrorReply } | { id: number; progress: { done: number; total: number; what: string } };
+
+/** One side of a changed member: the member row it is, and the bytes of it that differ (file offsets). */
+export interface DiffSide {
+  /** The block's row in that side's tree. */
+  row: number;
+  /** The member row's path (MemberRow.path), or undefined when the member has no bytes of its own (`layer`, `*SourceAddress`). */
+  member?: string;
+  /** The member's first byte in the file, or null. */
+  fileOffset: number | null;
+  size: number;
+  /** File offsets of the member's bytes that differ from the other side's (all of them when the other side lacks it). */
+  marked: number[];
+}
+
+/** One change of the `diff` command's list, with where it is in each capture. */
+export interface DiffChange {
+  path: string;
+  address: string;
+  /** Dotted member as `diff` names it: `Status`, `state.TCP_OFFLOAD_STATE_DELEGATED.SndNxt`. */
+  member: string;
+  /** The values `diff --json` gives (absent when the side lacks the member). */
+  before?: unknown;
+  after?: unknown;
+  /** As `diff` prints them (`(absent)` for a missing member). */
+  beforeText: string;
+  afterText: string;
+  a?: DiffSide;
+  b?: DiffSide;
+}
+
+/** The structural diff of two opened captures (`ndis-offload diff A B`). */
+export interface DiffResult {
+  a: { session: number; name: string; root: string };
+  b: { session: number; name: string; root: string };
+  operation: string | null;
+  changes: DiffChange[];
+  onlyInA: string[];
+  onlyInB: string[];
+  /** Every marked byte of each side, sorted file offsets. */
+  marksA: number[];
+  marksB: number[];
+  ms: number;
+}

@@ -38,7 +38,8 @@ export interface HexViewHooks {
 }
 
 /** The id of the grid cell of the byte at `offset` (aria-activedescendant). */
-export const cellId = (offset: number): string => `hex-b-${offset}`;
+/** A byte cell's id: unique per grid (the diff's B view is a second grid on the page). */
+export const cellId = (offset: number, grid = 'hex'): string => `${grid}-b-${offset}`;
 
 export class HexView {
   private readonly rowsEl: HTMLElement;
@@ -83,7 +84,7 @@ export class HexView {
     element.tabIndex = 0;
     this.rowsEl = el('div', { class: 'rows', role: 'rowgroup' });
     this.scrollInner = el('div');
-    this.scrollEl = el('div', { class: 'scroll', 'aria-hidden': 'true' }, this.scrollInner);
+    this.scrollEl = el('div', { class: 'scroll', 'aria-hidden': 'true', tabindex: -1 }, this.scrollInner);
     element.append(this.rowsEl, this.scrollEl);
     element.after(
       el(
@@ -315,13 +316,13 @@ export class HexView {
         const value = b.toString(16).padStart(2, '0');
         const title = `${hexOffset(o)} = 0x${value}: ${titles[k] || 'not in the tree'}`;
         const selected = classes[k]!.includes('in-') || (range !== undefined && o >= range.from && o <= range.to);
-        hex += `<span role="gridcell" id="${cellId(o)}" class="b ${marks}" data-o="${o}" aria-selected="${selected}" title="${escapeAttr(title)}">${value}</span>`;
+        hex += `<span role="gridcell" id="${cellId(o, this.element.id || 'hex')}" class="b ${marks}" data-o="${o}" aria-selected="${selected}" title="${escapeAttr(title)}">${value}</span>`;
         ascii += `<span class="c ${marks}" data-o="${o}" aria-hidden="true">${b >= 0x20 && b < 0x7f ? escapeHtml(String.fromCharCode(b)) : '.'}</span>`;
       }
       html.push(`<div class="hex-row" role="row" aria-rowindex="${firstRow + r + 1}"><span class="addr" role="rowheader">${addr}</span>${hex}<span class="ascii">${ascii}</span></div>`);
     }
     this.rowsEl.innerHTML = html.join('');
-    if (this.cursor >= w.offset && this.cursor < w.offset + n) this.element.setAttribute('aria-activedescendant', cellId(this.cursor));
+    if (this.cursor >= w.offset && this.cursor < w.offset + n) this.element.setAttribute('aria-activedescendant', cellId(this.cursor, this.element.id || 'hex'));
     else this.element.removeAttribute('aria-activedescendant');
     if (this.announce && this.byteAt(this.cursor) !== undefined) {
       this.announce = false;

@@ -12,6 +12,7 @@ import { $, hexOffset } from './dom.js';
 import { HexFind } from './hex-find.js';
 import { HexView } from './hex-view.js';
 import { askRegionSettings, askText, showError } from './dialogs.js';
+import { DiffView } from './diff-view.js';
 import { Store } from './state.js';
 import { TreeView } from './tree-view.js';
 
@@ -326,6 +327,21 @@ window.addEventListener('hashchange', () => {
   if (s && (s.row !== store.selection?.row || s.member !== store.selection?.member)) void selectMember(s.row, s.member);
 });
 
+// ---------------------------------------------------------------------------------------------
+// Diff (diff-view.ts): a second capture compared with the one shown.
+
+const diffView = new DiffView({ client, store, hex, remembered, remember, selectA: (row, member) => selectMember(row, member, 'diff'), say });
+$('diff-button').addEventListener('click', () => {
+  if (!store.decoded) return say('open a capture first: the diff compares it with a second one');
+  $<HTMLInputElement>('diff-input').click();
+});
+$('diff-input').addEventListener('change', (e) => {
+  const input = e.target as HTMLInputElement;
+  const files = [...(input.files ?? [])];
+  input.value = '';
+  if (files.length) void diffView.open(files.map((file) => ({ kind: 'file', file })));
+});
+
 /** Served by `ndis-offload serve`: open what it names. */
 async function openServed(): Promise<void> {
   if (!location.protocol.startsWith('http')) return;
@@ -344,6 +360,13 @@ async function openServed(): Promise<void> {
   const sources: FileSource[] = [{ kind: 'url', url: absolute(first.url), name: first.name, size: first.size }];
   if (first.sibling) sources.push({ kind: 'url', ...first.sibling, url: absolute(first.sibling.url) });
   await openSources(sources, { ...(first.root ? { root: first.root } : {}), ...(first.settings ? { settings: first.settings } : {}) });
+  // `serve A B`: B is opened and diffed against A.
+  const second = list[1];
+  if (second && store.decoded) {
+    const b: FileSource[] = [{ kind: 'url', url: absolute(second.url), name: second.name, size: second.size }];
+    if (second.sibling) b.push({ kind: 'url', ...second.sibling, url: absolute(second.sibling.url) });
+    await diffView.open(b, { ...(second.root ? { root: second.root } : {}), ...(second.settings ? { settings: second.settings } : {}) });
+  }
 }
 
 /**
@@ -351,6 +374,10 @@ async function openServed(): Promise<void> {
  * the capture's summary, the decoded rows and diagnostics, and the selection.
  */
 (window as unknown as { ndisOffloadInspector: unknown }).ndisOffloadInspector = {
+  /** The diff panel's result (diff-view.ts), undefined when no diff is shown. */
+  get diff() {
+    return diffView.result;
+  },
   get summary() {
     return store.summary;
   },

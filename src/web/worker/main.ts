@@ -9,6 +9,7 @@ import { download } from './downloads.js';
 import { completeOperation, completePreview, editMember, editSpec, redo, undo } from './edit.js';
 import { readerOf, sourceName } from './readers.js';
 import { Session, probe } from './session.js';
+import { diffSessions } from './diff.js';
 
 const sessions = new Map<number, Session>();
 let nextSession = 1;
@@ -24,6 +25,7 @@ export function session(id: number): Session {
 }
 
 export const HANDLERS: { [K in Op]: Handler<K> } = {
+  diff: ({ a, b }) => diffSessions(session(a), session(b)),
   probe: ({ source, sibling }) => probe(readerOf(source), sibling ? { name: sourceName(sibling), open: () => readerOf(sibling) } : undefined),
   open: ({ source, sibling, settings, ndis }, progress) => {
     const id = nextSession++;
