@@ -202,3 +202,29 @@ describe('the NDIS revision', () => {
     }
   });
 });
+
+describe('drag and drop', () => {
+  it('files dropped on the page open as picked ones do (a .vmem with its .vmss: no question asked)', async () => {
+    const { page, errors } = await filePage();
+    try {
+      const files = ['sample-x64.vmem', 'sample-x64.vmss'].map((n) => ({ name: n, base64: readFileSync(fixture(n)).toString('base64') }));
+      await page.evaluate(async (list) => {
+        const transfer = new DataTransfer();
+        for (const f of list) transfer.items.add(new File([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], f.name));
+        document.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        // The hint shows while something is dragged over the page.
+        if (document.getElementById('drop-hint')!.hidden) throw new Error('no drop hint while dragging');
+        document.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      }, files);
+      await treeReady(page);
+      const state = await pageState(page);
+      expect(await page.isHidden('#drop-hint')).toBe(true);
+      expect(state.summary?.format).toBe('vmware');
+      const want = JSON.parse((await cli('decode', fixture('sample-x64.vmem'), '--root', state.rows[0]!.address, '--json')).out);
+      expect(rowsOf(state)).toEqual(documentRows(want));
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
