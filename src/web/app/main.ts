@@ -57,7 +57,8 @@ const tree = new TreeView($('tree'), store, {
   onSelect: (row, member) => void selectMember(row, member),
   onError: (e) => showError(e),
 });
-const detailsView = new DetailsView($('details'), store, {
+// (the details pane listens to the store; nothing else calls it)
+new DetailsView($('details'), store, {
   details,
   onSelectMember: (row, member) => void selectMember(row, member),
   onFollow: (target) => void follow(target).catch((e) => showError(e)),
@@ -92,7 +93,6 @@ new DiagnosticsView($('diagnostics'), store, (d: DiagnosticRow) => {
   else if (d.offset !== null) hex.goTo(d.offset);
   say(`${d.severity} ${d.code} at ${d.path}: ${d.message}`);
 });
-void detailsView;
 const actions = new Actions($('actions'), client, store, {
   session: () => session,
   refresh: (state) => reloadAfterWrite(state),
