@@ -198,3 +198,22 @@ describe('Session over a 2 GiB sparse crash dump', () => {
     }
   });
 });
+
+describe('Session.decode: each row names the worst diagnostic about it', () => {
+  it.each([
+    ['broken-shared', 'BLOCK_SHARED', 'blocks[1]'],
+    ['broken-cycle', 'CYCLE', undefined],
+  ])('%s: a %s about a block the walk did not add marks the block whose pointer leads there', (name, code, holder) => {
+    const { session } = region(name);
+    const d = session.diagnostics.find((x) => x.code === code)!;
+    expect(d.row).toBe(-1);
+    // The holder: the previous sibling (NextBlock) or the parent (DependentBlockList) of where the block would be.
+    const m = /^(.*)\[(\d+)\]$/.exec(d.path)!;
+    const want = holder ?? (Number(m[2]) > 0 ? `${m[1]}[${Number(m[2]) - 1}]` : m[1]!.replace(/\.dependents$/, ''));
+    const row = session.rows.find((r) => r.path === want)!;
+    expect(row.severity).toBe('error');
+    // Rows no error concerns have none.
+    const errorPaths = new Set(session.diagnostics.filter((x) => x.severity === 'error').map((x) => x.path));
+    expect(session.rows.filter((r) => r.severity === 'error' && r !== row && !errorPaths.has(r.path))).toEqual([]);
+  });
+});

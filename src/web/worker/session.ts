@@ -19,6 +19,7 @@ import type { BlockFields } from '../../tree/document.js';
 import { scanImage } from '../../tree/scan.js';
 import { stateSize } from '../../tree/state.js';
 import type { BlockDetails, BlockRow, ByteSpan, BytesResult, CaptureSummary, DecodeResult, DiagnosticRow, FindResult, OwnerResult, ProbeResult, RegionSettings, ScanHit } from '../protocol.js';
+import { diagnosticTarget } from '../diagnostic-target.js';
 import { filePieces, memberRows } from './members.js';
 
 /** A region is read whole (it is edited in place and downloaded); larger files are not regions. */
@@ -191,9 +192,11 @@ export class Session {
     const rank = { error: 3, warning: 2, info: 1 } as const;
     const diagnostics: DiagnosticRow[] = stream.diagnostics.map((d) => {
       const row = byPath.get(d.path) ?? -1;
-      const r = rows[row];
+      const out: DiagnosticRow = { severity: d.severity, code: d.code, message: d.message, path: d.path, ...(d.member ? { member: d.member } : {}), address: d.address, offset: d.offset, row, ...(d.count ? { count: d.count } : {}) };
+      // A block the walk did not add (CYCLE, BLOCK_SHARED) marks the block whose pointer leads there.
+      const r = rows[row >= 0 ? row : (diagnosticTarget(out, (p) => byPath.get(p))?.row ?? -1)];
       if (r && (!r.severity || rank[d.severity] > rank[r.severity])) r.severity = d.severity;
-      return { severity: d.severity, code: d.code, message: d.message, path: d.path, ...(d.member ? { member: d.member } : {}), address: d.address, offset: d.offset, row, ...(d.count ? { count: d.count } : {}) };
+      return out;
     });
     pieces.sort((a, b) => a.start - b.start);
     this.ownership = {
