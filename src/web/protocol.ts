@@ -316,3 +316,21 @@ export interface DiffResult {
   marksB: number[];
   ms: number;
 }
+
+/**
+ * The page's scripting hook, `window.ndisOffloadInspector`: read-only state for scripts that drive
+ * the page (the browser tests, automation).
+ */
+export interface InspectorHook {
+  /** The diff panel's result, undefined when no diff is shown. */
+  readonly diff: DiffResult | undefined;
+  readonly summary: CaptureSummary | undefined;
+  readonly rows: BlockRow[];
+  readonly diagnostics: DiagnosticRow[];
+  readonly selection: { row: number; member?: string; offset?: number } | undefined;
+  /** A block's member rows, as the details pane shows them. */
+  details(row: number): Promise<BlockDetails>;
+  /** The hex view's cursor (a file offset). */
+  readonly cursor: number;
+  readonly edits: EditState;
+}

@@ -225,7 +225,7 @@ describe('the keyboard', () => {
       await page.waitForSelector('dialog input[name=text]');
       await page.keyboard.type('+0x20');
       await page.keyboard.press('Enter');
-      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { cursor: number } }).ndisOffloadInspector.cursor === 0x20);
+      await page.waitForFunction(() => window.ndisOffloadInspector.cursor === 0x20);
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -55,6 +55,6 @@ export async function cliFile(argv: string[], name = 'out.bin'): Promise<Buffer>
 
 /** Waits until the page's edits state says `n` bytes differ from the file as opened. */
 export async function changedBytes(page: Page, n?: number): Promise<number> {
-  if (n !== undefined) await page.waitForFunction((want) => (window as unknown as { ndisOffloadInspector: { edits: { changed: number[] } } }).ndisOffloadInspector.edits.changed.length === want, n);
-  return page.evaluate(() => (window as unknown as { ndisOffloadInspector: { edits: { changed: number[] } } }).ndisOffloadInspector.edits.changed.length);
+  if (n !== undefined) await page.waitForFunction((want) => window.ndisOffloadInspector.edits.changed.length === want, n);
+  return page.evaluate(() => window.ndisOffloadInspector.edits.changed.length);
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { buildWeb } from '../../scripts/build-web.js';
 import { type InspectorServer, type ServedCapture, startInspectorServer } from '../../src/cli/inspector-server.js';
+import type { BlockRow, InspectorHook } from '../../src/web/protocol.js';
 import { needsTool } from '../support/tools.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -33,17 +34,21 @@ export async function serveInspector(captures: readonly ServedCapture[] = []): P
   return startInspectorServer({ webRoot: await webRoot(), captures });
 }
 
-/** What the page's scripting hook gives. */
-export interface PageState {
-  summary: { session: number; name: string; format: string; abi: string; writable: boolean; size: number } | undefined;
-  rows: { path: string; depth: number; layer: string; role: string; type: string; status: string; address: string; offset: number | null }[];
-  diagnostics: { severity: string; code: string; path: string; member?: string; row: number }[];
-  selection: { row: number; member?: string } | undefined;
-  cursor: number;
+declare global {
+  interface Window {
+    /** The page's scripting hook (src/web/app/main.ts). */
+    ndisOffloadInspector: InspectorHook;
+  }
 }
 
+/** What the page's scripting hook gives, as a JSON snapshot. */
+export type PageState = Pick<InspectorHook, 'summary' | 'rows' | 'diagnostics' | 'selection' | 'cursor'>;
+
+/** The members of a tree row that `decode --json` gives too. */
+export type RowFields = Pick<BlockRow, 'path' | 'depth' | 'layer' | 'role' | 'type' | 'status' | 'address' | 'offset'>;
+
 export const pageState = (page: Page): Promise<PageState> =>
-  page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { ndisOffloadInspector: unknown }).ndisOffloadInspector)) as PageState);
+  page.evaluate(() => JSON.parse(JSON.stringify(window.ndisOffloadInspector)) as PageState);
 
 /** A new page that fails the test on any uncaught error in the page. */
 export async function newPage(browser: Browser, options: { colorScheme?: 'light' | 'dark' } = {}): Promise<{ page: Page; errors: string[] }> {
@@ -95,8 +100,8 @@ interface DocBlock {
 }
 
 /** A `decode --json` document as the page's rows: every block in document order. */
-export function documentRows(doc: { blocks: DocBlock[] }): PageState['rows'] {
-  const rows: PageState['rows'] = [];
+export function documentRows(doc: { blocks: DocBlock[] }): RowFields[] {
+  const rows: RowFields[] = [];
   const walk = (blocks: DocBlock[], prefix: string, depth: number): void =>
     blocks.forEach((b, i) => {
       const path = `${prefix}[${i}]`;

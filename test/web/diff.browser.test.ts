@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 const diffOf = (page: Page): Promise<DiffResult | undefined> =>
-  page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { ndisOffloadInspector: { diff: unknown } }).ndisOffloadInspector.diff ?? null)) ?? undefined);
+  page.evaluate(() => JSON.parse(JSON.stringify(window.ndisOffloadInspector.diff ?? null)) ?? undefined);
 
 /** The file offsets where two files differ. */
 function differingBytes(a: string, b: string): number[] {
@@ -55,12 +55,12 @@ async function openDiff(page: Page): Promise<DiffResult> {
   await openFile(page, SAMPLE, { base: BASE });
   await page.selectOption('#operation-select', 'initiate');
   await page.click('#decode-button');
-  await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { decoded?: unknown; rows: unknown[] } }).ndisOffloadInspector.rows.length > 0);
+  await page.waitForFunction(() => window.ndisOffloadInspector.rows.length > 0);
   await page.setInputFiles('#diff-input', after);
   await page.waitForSelector('dialog input[name=base]');
   await page.fill('dialog input[name=base]', BASE);
   await page.click('dialog button[value=ok]');
-  await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { diff?: unknown } }).ndisOffloadInspector.diff !== undefined);
+  await page.waitForFunction(() => window.ndisOffloadInspector.diff !== undefined);
   return (await diffOf(page))!;
 }
 
@@ -97,7 +97,7 @@ describe('the diff of two captures', () => {
       // Choosing the RemoteMss change selects it in A and shows it in B; both hex views mark the bytes.
       await page.click(`#diff-pane tr[data-i="${mss}"]`);
       await page.waitForFunction(() => document.querySelector('#diff-hex .b.in-member[data-o="544"]') !== null && document.querySelector('#hex .b.in-member[data-o="544"]') !== null);
-      const state = await page.evaluate(() => (window as unknown as { ndisOffloadInspector: { selection: unknown } }).ndisOffloadInspector.selection);
+      const state = await page.evaluate(() => window.ndisOffloadInspector.selection);
       expect(state).toEqual({ row: 2, member: 'TCP_OFFLOAD_STATE_CONST.RemoteMss' });
       expect(await offsetsWith(page, '#diff-hex .b.in-member')).toEqual([0x220, 0x221]);
       for (const view of ['#hex', '#diff-hex']) {
@@ -113,7 +113,7 @@ describe('the diff of two captures', () => {
       await page.focus(`#diff-pane tr[data-i="${mss}"]`);
       await page.keyboard.press('Home');
       await page.keyboard.press('ArrowDown');
-      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { selection?: { row: number } } }).ndisOffloadInspector.selection?.row === 1);
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.row === 1);
       expect(await page.getAttribute('#diff-pane tr[data-i="1"]', 'aria-selected')).toBe('true');
       expect(await page.evaluate(() => document.activeElement?.getAttribute('data-i'))).toBe('1');
 
@@ -134,14 +134,14 @@ describe('the diff of two captures', () => {
       await openDiff(page);
       await page.selectOption('#operation-select', 'query');
       await page.click('#decode-button');
-      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { diff?: { operation: string } } }).ndisOffloadInspector.diff?.operation === 'query');
+      await page.waitForFunction(() => window.ndisOffloadInspector.diff?.operation === 'query');
       const diff = (await diffOf(page))!;
       const want = JSON.parse((await cli('diff', SAMPLE, after, '--base', BASE, '--operation', 'query', '--json')).out);
       expect(diff.changes.map(({ path, member, before, after: b }) => ({ path, member, before, after: b }))).toEqual(want.changes.map(({ path, member, before, after: b }: Record<string, unknown>) => ({ path, member, before, after: b })));
 
       // Another capture opened as A: the diff was of the one before, and is closed with its marks.
       expect(await openFile(page, resolve(__dirname, '../../fixtures/query-x64.bin'), { base: '0xffffc70a22000000' })).toBe(7);
-      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { diff?: unknown } }).ndisOffloadInspector.diff === undefined);
+      await page.waitForFunction(() => window.ndisOffloadInspector.diff === undefined);
       expect(await page.isHidden('#diff-pane')).toBe(true);
       expect(await page.$$('#hex .b.changed')).toHaveLength(0);
       expect(errors).toEqual([]);
@@ -169,7 +169,7 @@ describe('the diff of two captures', () => {
       await page.waitForSelector('dialog input[name=base]');
       await page.fill('dialog input[name=base]', BASE);
       await page.click('dialog button[value=ok]');
-      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { diff?: unknown } }).ndisOffloadInspector.diff !== undefined);
+      await page.waitForFunction(() => window.ndisOffloadInspector.diff !== undefined);
       expect((await diffOf(page))!.changes.length).toBeGreaterThan(0);
       expect(errors).toEqual([]);
     } finally {
@@ -184,7 +184,7 @@ describe('the diff of two captures', () => {
       await page.goto(`file://${join(await webRoot(), 'index.html')}`);
       await openFile(page, SAMPLE, { base: BASE });
       await page.setInputFiles('#diff-input', dump);
-      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { diff?: unknown } }).ndisOffloadInspector.diff !== undefined);
+      await page.waitForFunction(() => window.ndisOffloadInspector.diff !== undefined);
       const diff = (await diffOf(page))!;
       const best = (JSON.parse((await cli('scan', dump, '--json')).out) as { candidates: { address: string }[] }).candidates[0]!.address;
       expect(best).not.toBe(BASE);
@@ -203,7 +203,7 @@ describe('the diff of two captures', () => {
     try {
       await page.goto(server.url);
       await treeReady(page);
-      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { diff?: unknown } }).ndisOffloadInspector.diff !== undefined);
+      await page.waitForFunction(() => window.ndisOffloadInspector.diff !== undefined);
       const diff = (await diffOf(page))!;
       expect([diff.changes, diff.onlyInA, diff.onlyInB, diff.marksA, diff.marksB]).toEqual([[], [], [], [], []]);
       expect(await page.textContent('#diff-pane .diff-summary')).toContain('no differences');
@@ -221,7 +221,7 @@ describe('the diff of two captures', () => {
     try {
       await page.goto(server.url);
       expect(await treeReady(page)).toBe(10);
-      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { diff?: unknown } }).ndisOffloadInspector.diff !== undefined);
+      await page.waitForFunction(() => window.ndisOffloadInspector.diff !== undefined);
       const diff = (await diffOf(page))!;
       const want = JSON.parse((await cli('diff', SAMPLE, after, '--base', BASE, '--json')).out);
       expect(diff.a.name).toBe('sample-x64.bin');

@@ -144,7 +144,7 @@ describe('editing a region', () => {
       expect(await page.textContent('dialog.edit-dialog [role=alert]')).toBe('16 does not fit a 4-bit field of UCHAR (0..15)');
       await writeValue(page, '0xe');
       await page.waitForSelector('dialog.edit-dialog', { state: 'detached' });
-      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { rows: { path: string; status: string }[] } }).ndisOffloadInspector.rows.find((r) => r.path === 'blocks[1]')?.status === 'NDIS_STATUS_RESOURCES');
+      await page.waitForFunction(() => window.ndisOffloadInspector.rows.find((r) => r.path === 'blocks[1]')?.status === 'NDIS_STATUS_RESOURCES');
       const want = await encodeOnto((doc) => {
         (doc.blocks[1]!.Status as Record<string, unknown>).name = 'NDIS_STATUS_RESOURCES';
         tcpOf(doc).TCP_OFFLOAD_STATE_CONST!.SndWindScale = 14;
@@ -166,8 +166,9 @@ describe('read-only captures', () => {
       await openFile(page, dump);
       const state = await pageState(page);
       expect(state.summary?.writable).toBe(false);
-      const reason = (await page.evaluate(() => (window as unknown as { ndisOffloadInspector: { summary: { readOnlyReason: string } } }).ndisOffloadInspector.summary.readOnlyReason)) as string;
-      expect(reason).toBeTruthy();
+      // The capture's own reason, as the Worker's summary gives it for a crash dump.
+      const reason = 'dump captures are read-only here';
+      expect(await page.evaluate(() => window.ndisOffloadInspector.summary?.readOnlyReason)).toBe(reason);
       await member(page, 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.Status').dblclick();
       await page.waitForSelector('dialog.read-only-dialog');
       expect(await page.textContent('dialog.read-only-dialog [role=alert]')).toBe(`Editing is refused: ${reason}.`);

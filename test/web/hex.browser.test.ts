@@ -81,7 +81,7 @@ describe('the hex view of a region', () => {
       const rows = (await pageState(page)).rows;
       const next = field('NextBlock');
       await page.click(`#hex .b[data-o="${rows[1]!.offset! + next.offset}"]`);
-      await page.waitForFunction(() => (window as unknown as { ndisOffloadInspector: { selection?: { row: number } } }).ndisOffloadInspector.selection?.row === 1);
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.row === 1);
       expect((await pageState(page)).selection).toEqual({ row: 1, member: 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock' });
       await page.waitForFunction((n) => document.querySelectorAll('#hex .b.in-member').length === n, next.size);
       expect(await cellsWith(page, 'in-member')).toEqual(range(rows[1]!.offset! + next.offset, next.size));

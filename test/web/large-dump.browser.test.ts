@@ -88,7 +88,7 @@ describe('a 2 GiB sparse crash dump', () => {
       await expect.poll(async () => (await pageState(page)).cursor).toBe(0);
       const last = state.rows.length - 1;
       await page.evaluate((r) => {
-        const s = (window as unknown as { ndisOffloadInspector: { rows: { path: string }[] } }).ndisOffloadInspector;
+        const s = window.ndisOffloadInspector;
         location.hash = `#${encodeURIComponent(s.rows[r]!.path)}`;
       }, last);
       await expect.poll(async () => (await pageState(page)).selection?.row, { timeout: 10_000 }).toBe(last);

@@ -345,7 +345,7 @@ describe('details and bytes', () => {
     const { page, errors } = await samplePage();
     try {
       await page.evaluate((r) => (location.hash = `#blocks[0].dependents[0].dependents[1]`), row);
-      await page.waitForFunction((r) => (window as any).ndisOffloadInspector.selection?.row === r, row);
+      await page.waitForFunction((r) => window.ndisOffloadInspector.selection?.row === r, row);
       await page.waitForSelector(`#details tr[data-member="TCP_OFFLOAD_STATE_DELEGATED.State"]`);
       const table = await page.$$eval('#details tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent ?? '').concat((tr as HTMLElement).dataset.member ?? '')));
       const want = members[row]!;
@@ -372,7 +372,7 @@ describe('details and bytes', () => {
       // Clicking members in the details pane lights exactly their bytes (from layout --json).
       for (const path of ['TCP_OFFLOAD_STATE_CONST.RemotePort', 'TCP_OFFLOAD_STATE_DELEGATED.State', 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.Header.Type', 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock', 'TCP_OFFLOAD_STATE_DELEGATED.KeepAlive', 'TCP_OFFLOAD_STATE_CONST.padding@15', 'TCP_OFFLOAD_STATE_CONST', 'TCP_OFFLOAD_STATE_CACHED.FlowLabel']) {
         await page.click(`#details tr[data-member="${path}"] td:first-child`);
-        await page.waitForFunction((p) => (window as any).ndisOffloadInspector.selection?.member === p, path);
+        await page.waitForFunction((p) => window.ndisOffloadInspector.selection?.member === p, path);
         await expectHighlighted(page, await fileRange(block.offset, block.type, path));
         expect(await page.getAttribute('#details tr.selected', 'data-member')).toBe(path);
       }
@@ -385,7 +385,7 @@ describe('details and bytes', () => {
       // Clicking a byte selects its member in the tree and the details.
       const [first] = await fileRange(block.offset, block.type, 'TCP_OFFLOAD_STATE_DELEGATED.SndWnd');
       await page.click(`#hex .b[data-o="${first! + 2}"]`);
-      await page.waitForFunction(() => (window as any).ndisOffloadInspector.selection?.member === 'TCP_OFFLOAD_STATE_DELEGATED.SndWnd');
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.member === 'TCP_OFFLOAD_STATE_DELEGATED.SndWnd');
       expect((await pageState(page)).selection).toMatchObject({ row, member: 'TCP_OFFLOAD_STATE_DELEGATED.SndWnd' });
       await page.waitForSelector('#details tr.selected[data-member="TCP_OFFLOAD_STATE_DELEGATED.SndWnd"]');
       await page.waitForSelector('[role=treeitem][aria-selected=true][data-member="TCP_OFFLOAD_STATE_DELEGATED.SndWnd"]');
@@ -393,7 +393,7 @@ describe('details and bytes', () => {
       // A padding byte selects that padding alone.
       const pad = await fileRange(block.offset, block.type, 'TCP_OFFLOAD_STATE_CACHED.padding@21');
       await page.click(`#hex .b[data-o="${pad[1]}"]`);
-      await page.waitForFunction(() => (window as any).ndisOffloadInspector.selection?.member === 'TCP_OFFLOAD_STATE_CACHED.padding@21');
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.member === 'TCP_OFFLOAD_STATE_CACHED.padding@21');
       await expectHighlighted(page, pad);
       expect(errors).toEqual([]);
     } finally {
@@ -411,23 +411,23 @@ describe('the details pane from the keyboard', () => {
       expect(await page.locator('#details tbody tr[tabindex="0"]').count()).toBe(1);
       await page.locator('#details tbody tr[tabindex="0"]').focus();
       await page.keyboard.press('Home');
-      await page.waitForFunction((m) => (window as any).ndisOffloadInspector.selection?.member === m, members[0]!.path);
+      await page.waitForFunction((m) => window.ndisOffloadInspector.selection?.member === m, members[0]!.path);
       for (const m of members.slice(1, 4)) {
         await page.keyboard.press('ArrowDown');
-        await page.waitForFunction((p) => (window as any).ndisOffloadInspector.selection?.member === p && (document.activeElement as HTMLElement).dataset.member === p, m.path);
+        await page.waitForFunction((p) => window.ndisOffloadInspector.selection?.member === p && (document.activeElement as HTMLElement).dataset.member === p, m.path);
       }
       expect(await page.locator('#details tbody tr[tabindex="0"]').count()).toBe(1);
       await page.keyboard.press('End');
-      await page.waitForFunction((m) => (window as any).ndisOffloadInspector.selection?.member === m, members[members.length - 1]!.path);
+      await page.waitForFunction((m) => window.ndisOffloadInspector.selection?.member === m, members[members.length - 1]!.path);
       // To NextBlock, and Enter on its row follows it: the next block, focus on its table's first row.
       const next = members.findIndex((m) => m.name === 'NextBlock');
       await page.keyboard.press('Home');
       for (let i = 0; i < next; i++) await page.keyboard.press('ArrowDown');
-      await page.waitForFunction(() => (window as any).ndisOffloadInspector.selection?.member === 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock');
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.member === 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock');
       await page.keyboard.press('Enter');
       const state = await pageState(page);
       const blocks1 = state.rows.findIndex((r) => r.path === 'blocks[1]');
-      await page.waitForFunction((r) => (window as any).ndisOffloadInspector.selection?.row === r, blocks1);
+      await page.waitForFunction((r) => window.ndisOffloadInspector.selection?.row === r, blocks1);
       await page.waitForSelector('#details h2:has-text("blocks[1] ")');
       await page.waitForFunction(() => document.getElementById('details')!.contains(document.activeElement) && (document.activeElement as HTMLElement).tagName === 'TR');
       expect(errors).toEqual([]);
@@ -446,10 +446,10 @@ describe('pointers, history, Ctrl+G and the fragment', () => {
     try {
       await page.waitForSelector('#details tr[data-member="NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock"] [data-target]');
       await page.click('#details tr[data-member="NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock"] [data-target]');
-      await page.waitForFunction((r) => (window as any).ndisOffloadInspector.selection?.row === r, rowOf('blocks[1]'));
+      await page.waitForFunction((r) => window.ndisOffloadInspector.selection?.row === r, rowOf('blocks[1]'));
       await page.waitForSelector('#details h2:has-text("blocks[1]")');
       await page.click('#details tr[data-member="NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.DependentBlockList"] [data-target]');
-      await page.waitForFunction((r) => (window as any).ndisOffloadInspector.selection?.row === r, rowOf('blocks[1].dependents[0]'));
+      await page.waitForFunction((r) => window.ndisOffloadInspector.selection?.row === r, rowOf('blocks[1].dependents[0]'));
       // The block followed to is the tree's active item.
       await page.waitForFunction((r) => {
         const t = document.querySelector('[role=tree]')!;
@@ -457,18 +457,18 @@ describe('pointers, history, Ctrl+G and the fragment', () => {
       }, rowOf('blocks[1].dependents[0]'));
       // Back twice, forward once.
       await page.keyboard.press('Alt+ArrowLeft');
-      await page.waitForFunction((r) => (window as any).ndisOffloadInspector.selection?.row === r, rowOf('blocks[1]'));
+      await page.waitForFunction((r) => window.ndisOffloadInspector.selection?.row === r, rowOf('blocks[1]'));
       await page.keyboard.press('Alt+ArrowLeft');
-      await page.waitForFunction(() => (window as any).ndisOffloadInspector.selection?.row === 0);
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.row === 0);
       await page.keyboard.press('Alt+ArrowRight');
-      await page.waitForFunction((r) => (window as any).ndisOffloadInspector.selection?.row === r, rowOf('blocks[1]'));
+      await page.waitForFunction((r) => window.ndisOffloadInspector.selection?.row === r, rowOf('blocks[1]'));
       // A context pointer: to its bytes (the file offset the capture gives the address).
       const ctx = doc.blocks[1]!;
       const ctxAddress = (ctx as unknown as Record<string, string>).MiniportOffloadContext!;
       await page.waitForSelector('#details h2:has-text("blocks[1] ")');
       await page.click('#details tr[data-member="NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.MiniportOffloadContext"] [data-target]');
       const ctxOffset = Number(BigInt(ctxAddress) - BigInt(SAMPLE.base));
-      await page.waitForFunction((o) => (window as any).ndisOffloadInspector.cursor === o, ctxOffset);
+      await page.waitForFunction((o) => window.ndisOffloadInspector.cursor === o, ctxOffset);
       expect(await page.locator('#hex .b.cursor').first().getAttribute('data-o')).toBe(String(ctxOffset));
       // An IPv4 path's SourceAddress: the four bytes of the address (192.168.1.20 in the sample).
       await page.evaluate(() => (location.hash = '#blocks[0].dependents[0]'));
@@ -476,7 +476,7 @@ describe('pointers, history, Ctrl+G and the fragment', () => {
       await page.click('#details tr[data-member="PATH_OFFLOAD_STATE_CONST.SourceAddress"] [data-target]');
       const path = doc.blocks[0]!.dependents[0]! as unknown as { state: { PATH_OFFLOAD_STATE_CONST: Record<string, string> } };
       const srcOffset = Number(BigInt(path.state.PATH_OFFLOAD_STATE_CONST.SourceAddress!) - BigInt(SAMPLE.base));
-      await page.waitForFunction((o) => (window as any).ndisOffloadInspector.cursor === o, srcOffset);
+      await page.waitForFunction((o) => window.ndisOffloadInspector.cursor === o, srcOffset);
       const bytes = readFileSync(fixture('sample-x64.bin')).subarray(srcOffset, srcOffset + 4);
       expect([...bytes].join('.')).toBe(path.state.PATH_OFFLOAD_STATE_CONST['*SourceAddress']);
       expect(errors).toEqual([]);
@@ -498,15 +498,15 @@ describe('pointers, history, Ctrl+G and the fragment', () => {
       await page.locator('[role=tree]').focus();
       const target = blocks.findIndex((b) => b.path === 'blocks[1].dependents[0]');
       await goTo(blocks[target]!.block.address);
-      await page.waitForFunction((r) => (window as any).ndisOffloadInspector.selection?.row === r, target);
+      await page.waitForFunction((r) => window.ndisOffloadInspector.selection?.row === r, target);
       // +offset: the byte 10 into the second TCP block's const state is RemotePort's first.
       const tcp = blocks.findIndex((b) => b.path === 'blocks[0].dependents[0].dependents[1]');
       const [remote] = await fileRange(blocks[tcp]!.block.offset, 'TcpOffloadState', 'TCP_OFFLOAD_STATE_CONST.RemotePort');
       await goTo(`+0x${remote!.toString(16)}`);
-      await page.waitForFunction((o) => (window as any).ndisOffloadInspector.cursor === o, remote);
+      await page.waitForFunction((o) => window.ndisOffloadInspector.cursor === o, remote);
       expect((await pageState(page)).selection).toEqual({ row: tcp, member: 'TCP_OFFLOAD_STATE_CONST.RemotePort' });
       await goTo(`+${remote! + 1}`);
-      await page.waitForFunction((o) => (window as any).ndisOffloadInspector.cursor === o, remote! + 1);
+      await page.waitForFunction((o) => window.ndisOffloadInspector.cursor === o, remote! + 1);
       // Nothing at this address: an error, shown; the selection stays.
       await goTo('0xffffc70a00000000');
       const alert = page.locator('dialog [role=alert]');
@@ -532,22 +532,22 @@ describe('pointers, history, Ctrl+G and the fragment', () => {
     const { page, errors } = await samplePage();
     try {
       await page.click('#details tr[data-member="NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.DependentBlockList"] [data-target]');
-      await page.waitForFunction(() => (window as any).ndisOffloadInspector.selection?.row === 1);
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.row === 1);
       await page.waitForSelector('#details h2:has-text("blocks[0].dependents[0] ")');
       await page.click('#details tr[data-member="PATH_OFFLOAD_STATE_CACHED.PathMtu"] td:first-child');
-      await page.waitForFunction(() => (window as any).ndisOffloadInspector.selection?.member === 'PATH_OFFLOAD_STATE_CACHED.PathMtu');
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.member === 'PATH_OFFLOAD_STATE_CACHED.PathMtu');
       const url = page.url();
       expect(decodeURIComponent(new URL(url).hash)).toBe('#blocks[0].dependents[0]/PATH_OFFLOAD_STATE_CACHED.PathMtu');
       await page.goto('about:blank');
       await page.goto(url);
       await openFile(page, fixture('sample-x64.bin'), SAMPLE);
-      await page.waitForFunction(() => (window as any).ndisOffloadInspector.selection?.member === 'PATH_OFFLOAD_STATE_CACHED.PathMtu');
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.member === 'PATH_OFFLOAD_STATE_CACHED.PathMtu');
       expect((await pageState(page)).selection).toEqual({ row: 1, member: 'PATH_OFFLOAD_STATE_CACHED.PathMtu' });
       await page.waitForSelector('#details tr.selected[data-member="PATH_OFFLOAD_STATE_CACHED.PathMtu"]');
       await page.waitForSelector('[role=treeitem][aria-selected=true][data-member="PATH_OFFLOAD_STATE_CACHED.PathMtu"]');
       // Changing the fragment selects.
       await page.evaluate(() => (location.hash = '#blocks[1]/NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.Status'));
-      await page.waitForFunction(() => (window as any).ndisOffloadInspector.selection?.member === 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.Status');
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.member === 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.Status');
       expect((await pageState(page)).selection?.row).toBe((await pageState(page)).rows.findIndex((r) => r.path === 'blocks[1]'));
       expect(errors).toEqual([]);
     } finally {
@@ -575,7 +575,7 @@ describe('the diagnostics list', () => {
       const item = page.locator(`#diagnostics tr[data-i="${cycle}"]`);
       expect(await item.textContent()).toContain('✖ error');
       await item.click();
-      await page.waitForFunction(() => (window as any).ndisOffloadInspector.selection?.member === 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock');
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.member === 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock');
       expect((await pageState(page)).selection).toEqual({ row, member: 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock' });
       // Its bytes hold the address of the block it leads back to.
       const stored = readFileSync(fixture('broken-cycle.bin')).readBigUInt64LE(blocks[row]!.block.offset + 8);
@@ -587,14 +587,14 @@ describe('the diagnostics list', () => {
       expect(await page.locator(`[role=treeitem][data-row="${row}"]:not([data-member])`).textContent()).toContain('✖ error');
       // The keyboard: one tab stop, arrows move, Enter picks.
       await page.evaluate(() => (location.hash = '#blocks[0]'));
-      await page.waitForFunction(() => (window as any).ndisOffloadInspector.selection?.row === 0 && !(window as any).ndisOffloadInspector.selection?.member);
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.row === 0 && !window.ndisOffloadInspector.selection?.member);
       expect(await page.locator('#diagnostics tr[tabindex="0"]').count()).toBe(1);
       await page.locator('#diagnostics tr[tabindex="0"]').focus();
       await page.keyboard.press('Home');
       for (let i = 0; i < cycle; i++) await page.keyboard.press('ArrowDown');
       expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.i)).toBe(String(cycle));
       await page.keyboard.press('Enter');
-      await page.waitForFunction(() => (window as any).ndisOffloadInspector.selection?.member === 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock');
+      await page.waitForFunction(() => window.ndisOffloadInspector.selection?.member === 'NDIS_MINIPORT_OFFLOAD_BLOCK_LIST.NextBlock');
       await expectHighlighted(page, want);
       expect(errors).toEqual([]);
     } finally {
@@ -615,7 +615,7 @@ describe('the diagnostics list', () => {
     const { page, errors } = await samplePage('every-state-type-ndis60-x64.bin', region);
     try {
       await page.locator(`#diagnostics tr[data-i="${i}"]`).click();
-      await page.waitForFunction((m) => (window as any).ndisOffloadInspector.selection?.member === m, d.member);
+      await page.waitForFunction((m) => window.ndisOffloadInspector.selection?.member === m, d.member);
       expect((await pageState(page)).selection).toEqual({ row, member: d.member });
       await expectHighlighted(page, await fileRange(blocks[row]!.block.offset, blocks[row]!.block.type, d.member!));
       await page.waitForSelector('[role=treeitem][aria-selected=true][data-member="TCP_OFFLOAD_STATE_DELEGATED.Header.Length"]');

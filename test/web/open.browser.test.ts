@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PageState, cli, documentRows, launchChromium, newPage, openFile, pageState, serveInspector, treeReady, webRoot } from './browser.js';
+import { type PageState, type RowFields, cli, documentRows, launchChromium, newPage, openFile, pageState, serveInspector, treeReady, webRoot } from './browser.js';
 
 const FIXTURES = resolve(__dirname, '../../fixtures');
 const fixture = (n: string): string => join(FIXTURES, n);
@@ -22,7 +22,7 @@ afterAll(async () => {
   await browser?.close();
 });
 
-const rowsOf = (s: PageState): PageState['rows'] => s.rows.map(({ path, depth, layer, role, type, status, address, offset }) => ({ path, depth, layer, role, type, status, address, offset }));
+const rowsOf = (s: PageState): RowFields[] => s.rows.map(({ path, depth, layer, role, type, status, address, offset }) => ({ path, depth, layer, role, type, status, address, offset }));
 
 async function filePage(): Promise<{ page: Page; errors: string[] }> {
   const p = await newPage(browser);
@@ -191,8 +191,7 @@ describe('the NDIS revision', () => {
       expect(JSON.stringify(want.diagnostics)).not.toEqual(JSON.stringify(as61.diagnostics));
       const tcp = state.rows.findIndex((r) => r.type === 'TcpOffloadDelegatedState');
       const members = await page.evaluate(async (row) => {
-        const w = window as unknown as { ndisOffloadInspector: { details: (row: number) => Promise<{ members: { path: string }[] }> } };
-        return (await w.ndisOffloadInspector.details(row)).members.map((m) => m.path);
+        return (await window.ndisOffloadInspector.details(row)).members.map((m) => m.path);
       }, tcp);
       expect(members).toContain('TCP_OFFLOAD_STATE_DELEGATED.CWnd');
       expect(members.filter((p) => p.endsWith('.DWnd'))).toEqual([]);

@@ -3,7 +3,7 @@
  * serve` offers), and links the tree, the details, the hex view and the diagnostics through one
  * selection. Everything that reads a capture runs in the Worker (client.ts).
  */
-import type { BlockDetails, ByteSpan, CaptureSummary, DiagnosticRow, FileSource, RegionSettings } from '../protocol.js';
+import type { InspectorHook, BlockDetails, ByteSpan, CaptureSummary, DiagnosticRow, FileSource, RegionSettings } from '../protocol.js';
 import { Actions } from './actions.js';
 import { Client } from './client.js';
 import { DetailsView } from './details.js';
@@ -373,7 +373,7 @@ async function openServed(): Promise<void> {
  * A read-only view of the page's state for scripts driving it (the browser tests, automation):
  * the capture's summary, the decoded rows and diagnostics, and the selection.
  */
-(window as unknown as { ndisOffloadInspector: unknown }).ndisOffloadInspector = {
+const hook: InspectorHook = {
   /** The diff panel's result (diff-view.ts), undefined when no diff is shown. */
   get diff() {
     return diffView.result;
@@ -399,6 +399,7 @@ async function openServed(): Promise<void> {
     return actions.editState;
   },
 };
+(window as unknown as { ndisOffloadInspector: InspectorHook }).ndisOffloadInspector = hook;
 
 tree.focus();
 void openServed();

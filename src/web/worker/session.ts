@@ -135,7 +135,7 @@ export class Session {
       dtb: c.dtb ? { value: `0x${c.dtb.value.toString(16)}`, source: c.dtb.source, evidence: c.dtb.evidence } : undefined,
       base: c.format === 'region' ? this.hex([...image.ranges()][0]!.address) : undefined,
       writable: image.writable,
-      readOnlyReason: image.writable ? undefined : (image.readOnlyReason ?? `${c.format} captures are read-only here: export the tree as a region`),
+      readOnlyReason: image.writable ? undefined : (image.readOnlyReason ?? `${c.format} captures are read-only here`),
       warnings: [...c.warnings],
     };
   }
