@@ -94,6 +94,8 @@ export interface DiagnosticRow {
 export interface DecodeResult {
   root: string;
   operation: string | null;
+  /** The NDIS revision the tree was decoded for. */
+  ndis: string;
   rows: BlockRow[];
   diagnostics: DiagnosticRow[];
   /** Milliseconds the decode took in the Worker. */

@@ -215,6 +215,31 @@ describe('the diff of two captures', () => {
     }
   });
 
+  it("B is decoded for A's NDIS revision: an NDIS 6.0 capture against itself has no differences", async () => {
+    const ndis60 = resolve(__dirname, '../../fixtures/every-state-type-ndis60-x64.bin');
+    const base = (JSON.parse(readFileSync(ndis60.replace(/\.bin$/, '.json'), 'utf8')) as { base: string }).base;
+    // (decoded for different revisions, the two would differ: the CLI says so)
+    const mixed = await cli('diff', '--a-base', base, '--a-ndis', '6.0', '--b-base', base, '--operation', 'initiate', ndis60, ndis60);
+    expect(mixed.code).toBe(1);
+    const { page, errors } = await newPage(browser);
+    try {
+      await page.goto(`file://${join(await webRoot(), 'index.html')}`);
+      await page.selectOption('#ndis-select', '6.0');
+      await page.selectOption('#operation-select', 'initiate');
+      await openFile(page, ndis60, { base });
+      await page.setInputFiles('#diff-input', ndis60);
+      await page.waitForSelector('dialog input[name=base]');
+      await page.fill('dialog input[name=base]', base);
+      await page.click('dialog button[value=ok]');
+      await page.waitForFunction(() => window.ndisOffloadInspector.diff !== undefined);
+      const diff = (await diffOf(page))!;
+      expect([diff.changes, diff.onlyInA, diff.onlyInB]).toEqual([[], [], []]);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('serve A B opens A, and B diffed against it, with the options for both', async () => {
     const server = await serveInspector(serveOptions([SAMPLE, after, '--base', BASE]).captures);
     const { page, errors } = await newPage(browser);

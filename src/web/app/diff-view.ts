@@ -12,8 +12,9 @@
 import type { DiffChange, DiffResult, FileSource, RegionSettings } from '../protocol.js';
 import type { Client } from './client.js';
 import { $, el, hexOffset } from './dom.js';
-import { askRegionSettings, showError } from './dialogs.js';
+import { showError } from './dialogs.js';
 import { HexView } from './hex-view.js';
+import { openCapture } from './open-capture.js';
 import { Store } from './state.js';
 
 export interface DiffHooks {
@@ -22,15 +23,14 @@ export interface DiffHooks {
   store: Store;
   /** A's hex view (the page's). */
   hex: HexView;
-  remembered(name: string): RegionSettings | undefined;
-  remember(name: string, s: RegionSettings): void;
+  /** The page's progress bar, for a long step in the Worker (DTB discovery, scan). */
+  progress(done: number, total: number, what: string): void;
+  progressDone(): void;
   /** Selects a block (and member) of A, as a click in the tree does. */
   selectA(row: number, member: string | undefined): Promise<void>;
   say(text: string): void;
 }
 
-const nameOf = (s: FileSource): string => (s.kind === 'file' ? s.file.name : s.name);
-const progressText = (what: string, done: number, total: number): string => `${what}: ${Math.round((done / Math.max(1, total)) * 100)}%`;
 
 export class DiffView {
   /** The diff shown, or undefined. */
@@ -98,28 +98,18 @@ export class DiffView {
     }
     let opened: number | undefined;
     try {
-      const state = sources.find((s) => /\.vms[sn]$/i.test(nameOf(s)));
-      const memory = sources.find((s) => s !== state) ?? state!;
-      const sibling = memory !== state ? state : undefined;
-      const probe = await client.call('probe', { source: memory, ...(sibling ? { sibling } : {}) });
-      let settings = given.settings;
-      if (probe.needsSettings && !settings) {
-        settings = await askRegionSettings(nameOf(memory), this.hooks.remembered(nameOf(memory)));
-        if (!settings) return;
-        this.hooks.remember(nameOf(memory), settings);
-      }
-      say(`opening ${nameOf(memory)} to diff against…`);
-      const summary = await client.call('open', { source: memory, ...(sibling ? { sibling } : {}), ...(settings ? { settings } : {}) }, (done, total, what) => say(progressText(what, done, total)));
+      const summary = await openCapture(client, sources, given, (text) => say(`${text.replace(/…$/, '')} to diff against…`), this.hooks.progress).finally(this.hooks.progressDone);
+      if (!summary) return;
       opened = summary.session;
       // A region's root is its base; another capture is scanned, as A was: A's root when B has a tree there too (before and after), else B's best.
       let root = given.root ?? summary.base;
       if (!root) {
-        const hits = await client.call('scan', { session: summary.session }, (done, total, what) => say(progressText(what, done, total)));
+        const hits = await client.call('scan', { session: summary.session }, this.hooks.progress).finally(this.hooks.progressDone);
         const aRoot = BigInt(store.decoded.root);
         root = hits.find((h) => BigInt(h.address) === aRoot)?.address ?? hits[0]?.address ?? store.decoded.root;
       }
       const operation = store.decoded.operation ?? undefined;
-      const decodedB = await client.call('decode', { session: summary.session, root, ...(operation ? { operation } : {}) });
+      const decodedB = await client.call('decode', { session: summary.session, root, ndis: store.decoded.ndis, ...(operation ? { operation } : {}) });
       const result = await client.call('diff', { a: a.session, b: summary.session });
       if (this.b) void client.call('close', { session: this.b.session }).catch(() => {});
       this.b = { session: summary.session, root };
@@ -142,7 +132,7 @@ export class DiffView {
     if (!b || !store.summary || !store.decoded) return;
     try {
       const operation = store.decoded.operation ?? undefined;
-      const decodedB = await client.call('decode', { session: b.session, root: b.root, ...(operation ? { operation } : {}) });
+      const decodedB = await client.call('decode', { session: b.session, root: b.root, ndis: store.decoded.ndis, ...(operation ? { operation } : {}) });
       const result = await client.call('diff', { a: store.summary.session, b: b.session });
       this.storeB.setTree(this.storeB.summary!, decodedB);
       this.show(result);

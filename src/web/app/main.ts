@@ -11,7 +11,8 @@ import { DiagnosticsView, diagnosticTarget } from './diagnostics.js';
 import { $, hexOffset } from './dom.js';
 import { HexFind } from './hex-find.js';
 import { HexView } from './hex-view.js';
-import { askRegionSettings, askText, showError } from './dialogs.js';
+import { askText, showError } from './dialogs.js';
+import { openCapture } from './open-capture.js';
 import { DiffView } from './diff-view.js';
 import { Store } from './state.js';
 import { TreeView } from './tree-view.js';
@@ -145,25 +146,6 @@ async function goToOffset(offset: number, what: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Opening
 
-const SETTINGS_KEY = (name: string): string => `ndis-offload:settings:${name}`;
-
-function remembered(name: string): RegionSettings | undefined {
-  try {
-    const text = localStorage.getItem(SETTINGS_KEY(name));
-    return text ? (JSON.parse(text) as RegionSettings) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function remember(name: string, s: RegionSettings): void {
-  try {
-    localStorage.setItem(SETTINGS_KEY(name), JSON.stringify(s));
-  } catch {
-    // Storage may be off (file:// in some browsers): the settings are asked again next time.
-  }
-}
-
 /** A long step in the Worker (DTB discovery, scan): a progress bar with what it is doing. */
 function progress(done: number, total: number, what: string): void {
   $('progress-box').hidden = false;
@@ -189,23 +171,12 @@ function listRoots(hits: { address: string; blocks: number; score: number }[], o
   $('roots-label').hidden = hits.length < 2;
 }
 
-const nameOf = (s: FileSource): string => (s.kind === 'file' ? s.file.name : s.name);
 
 /** Opens a capture (and a VMware state file given with its .vmem), then decodes or scans. */
 export async function openSources(sources: FileSource[], given: { root?: string; settings?: RegionSettings } = {}): Promise<void> {
   try {
-    const state = sources.find((s) => /\.vms[sn]$/i.test(nameOf(s)));
-    const memory = sources.find((s) => s !== state) ?? state!;
-    const sibling = memory !== state ? state : undefined;
-    const probe = await client.call('probe', { source: memory, ...(sibling ? { sibling } : {}) });
-    let settings = given.settings;
-    if (probe.needsSettings && !settings) {
-      settings = await askRegionSettings(nameOf(memory), remembered(nameOf(memory)));
-      if (!settings) return;
-      remember(nameOf(memory), settings);
-    }
-    say(`opening ${nameOf(memory)}…`);
-    const summary = await client.call('open', { source: memory, ...(sibling ? { sibling } : {}), ...(settings ? { settings } : {}) }, progress).finally(progressDone);
+    const summary = await openCapture(client, sources, given, say, progress).finally(progressDone);
+    if (!summary) return;
     // The old capture's requests still in flight are answered before its close (one Worker, in order).
     if (session !== undefined) void client.call('close', { session }).catch(() => {});
     session = summary.session;
@@ -330,7 +301,7 @@ window.addEventListener('hashchange', () => {
 // ---------------------------------------------------------------------------------------------
 // Diff (diff-view.ts): a second capture compared with the one shown.
 
-const diffView = new DiffView({ client, store, hex, remembered, remember, selectA: (row, member) => selectMember(row, member, 'diff'), say });
+const diffView = new DiffView({ client, store, hex, progress, progressDone, selectA: (row, member) => selectMember(row, member, 'diff'), say });
 $('diff-button').addEventListener('click', () => {
   if (!store.decoded) return say('open a capture first: the diff compares it with a second one');
   $<HTMLInputElement>('diff-input').click();

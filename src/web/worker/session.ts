@@ -210,7 +210,7 @@ export class Session {
     this.diagnostics = diagnostics;
     this.operation = op;
     this.root = root;
-    return { root: this.hex(root), operation: op ?? null, rows, diagnostics, ms: performance.now() - t0 };
+    return { root: this.hex(root), operation: op ?? null, ndis: this.ndis, rows, diagnostics, ms: performance.now() - t0 };
   }
 
   private row(index: number): BlockRow {
