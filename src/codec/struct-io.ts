@@ -60,8 +60,8 @@ export function readStruct(layout: StructLayout, dv: DataView, offset: number): 
 
 // ---------------------------------------------------------------------------------------------
 
-/** Integer range of a type, for validating values before they are written. */
-function rangeOf(t: TypeRef, bitsWidth: number | undefined, ptrSize: number): { min: bigint; max: bigint } {
+/** Integer range of a type (a bit-field's by its width), for validating values before they are written; undefined for a type that is not an integer. */
+export function integerRange(t: TypeRef, bitsWidth: number | undefined, ptrSize: number): { min: bigint; max: bigint } | undefined {
   if (bitsWidth !== undefined) return { min: 0n, max: (1n << BigInt(bitsWidth)) - 1n };
   if (t.kind === 'pointer') return { min: 0n, max: (1n << BigInt(ptrSize * 8)) - 1n };
   if (t.kind === 'enum') return { min: 0n, max: 0xffffffffn };
@@ -70,7 +70,13 @@ function rangeOf(t: TypeRef, bitsWidth: number | undefined, ptrSize: number): { 
     const w = BigInt(size * 8);
     return signed ? { min: -(1n << (w - 1n)), max: (1n << (w - 1n)) - 1n } : { min: 0n, max: (1n << w) - 1n };
   }
-  throw new Error(`no range for ${t.kind}`);
+  return undefined;
+}
+
+function rangeOf(t: TypeRef, bitsWidth: number | undefined, ptrSize: number): { min: bigint; max: bigint } {
+  const range = integerRange(t, bitsWidth, ptrSize);
+  if (!range) throw new Error(`no range for ${t.kind}`);
+  return range;
 }
 
 /** A value as an error message shows it (JSON.stringify throws on a BigInt inside an object). */

@@ -6,10 +6,10 @@
  * `complete`). Each write is kept as the bytes it changed, before and after, for undo and redo.
  * Dumps, cores and physical images are read-only: every write is refused with the reason.
  */
+import { integerRange } from '../../codec/struct-io.js';
 import { SegmentImage } from '../../codec/image.js';
 import { EncodeError, UsageError } from '../../errors.js';
 import { NDIS_STATUS_VALUES, OPERATIONS, type Operation, TCP_OFFLOAD_CONNECTION_STATE, describeStatus, stateType } from '../../layout/constants.js';
-import { SCALARS, type TypeRef } from '../../layout/descriptor.js';
 import type { PlacedField, StructLayout } from '../../layout/msvc.js';
 import { layoutOf } from '../../layout/registry.js';
 import { didYouMean } from '../../suggest.js';
@@ -164,18 +164,6 @@ function placeOf(s: Session, row: number, member: string): MemberPlace {
 const isStatus = (p: MemberPlace): boolean => p.part === undefined && p.names.length === 1 && p.names[0] === 'Status';
 const isConnectionState = (p: MemberPlace): boolean => p.field.type.kind === 'enum' && p.field.type.name === 'TCP_OFFLOAD_CONNECTION_STATE';
 
-function rangeOf(t: TypeRef, bits: number | undefined, ptrSize: number): { min: bigint; max: bigint } | undefined {
-  if (bits !== undefined) return { min: 0n, max: (1n << BigInt(bits)) - 1n };
-  if (t.kind === 'pointer') return { min: 0n, max: (1n << BigInt(ptrSize * 8)) - 1n };
-  if (t.kind === 'enum') return { min: 0n, max: 0xffffffffn };
-  if (t.kind === 'scalar') {
-    const { size, signed } = SCALARS[t.name];
-    const w = BigInt(size * 8);
-    return signed ? { min: -(1n << (w - 1n)), max: (1n << (w - 1n)) - 1n } : { min: 0n, max: (1n << w) - 1n };
-  }
-  return undefined;
-}
-
 /** The member's value in the block's document form. */
 function documentValue(s: Session, row: number, p: MemberPlace): unknown {
   const block = s.block(row) as unknown as Record<string, unknown>;
@@ -190,7 +178,7 @@ export function editSpec(s: Session, row: number, member: string): EditSpec {
   const f = p.field;
   const value = documentValue(s, row, p);
   const base = { row, member, ctype: f.ctype };
-  const range = rangeOf(f.type, f.bitWidth, s.abi.pointerSize);
+  const range = integerRange(f.type, f.bitWidth, s.abi.pointerSize);
   const bounds = range ? { min: String(range.min), max: String(range.max) } : {};
   const bits = f.bitWidth !== undefined ? { bits: f.bitWidth } : {};
   if (isStatus(p)) {
