@@ -41,7 +41,7 @@ export async function downloadFromMenu(page: Page, kind: string): Promise<{ name
 /** Runs the CLI and gives its standard output, failing on a non-zero exit. */
 export async function cliOut(...argv: string[]): Promise<string> {
   const r = await cli(...argv);
-  expect(r.err === '' || r.code === 0 ? r.code : r.err).toBe(0);
+  expect(r.code, r.err).toBe(0);
   return r.out;
 }
 

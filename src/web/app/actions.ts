@@ -66,8 +66,8 @@ export class Actions {
     element.setAttribute('role', 'group');
     element.setAttribute('aria-label', 'Actions');
     element.append(this.editButton, this.undoButton, this.redoButton, this.completeButton, this.downloadButton);
-    this.undoButton.addEventListener('click', () => void this.undo());
-    this.redoButton.addEventListener('click', () => void this.redo());
+    this.undoButton.addEventListener('click', () => void this.step('undo'));
+    this.redoButton.addEventListener('click', () => void this.step('redo'));
     this.editButton.addEventListener('click', () => void this.editSelected());
     this.completeButton.addEventListener('click', () => void this.complete());
     this.downloadButton.addEventListener('click', () => void this.downloads());
@@ -77,10 +77,10 @@ export class Actions {
       const key = e.key.toLowerCase();
       if (ctrl && !e.altKey && key === 'z' && !e.shiftKey) {
         e.preventDefault();
-        void this.undo();
+        void this.step('undo');
       } else if (ctrl && !e.altKey && (key === 'y' || (key === 'z' && e.shiftKey))) {
         e.preventDefault();
-        void this.redo();
+        void this.step('redo');
       } else if (e.key === 'F2' && !ctrl && !e.altKey) {
         e.preventDefault();
         void this.editSelected();
@@ -120,23 +120,13 @@ export class Actions {
     this.hooks.say(`${message}; ${state.changed.length} bytes differ from the file as opened${state.undo ? ' (Ctrl+Z undoes)' : ''}`);
   }
 
-  private async undo(): Promise<void> {
+  /** Undoes or redoes the last write (what the Worker's log holds). */
+  private async step(which: 'undo' | 'redo'): Promise<void> {
     const session = this.hooks.session();
-    if (session === undefined || !this.state.undo) return this.hooks.say('nothing to undo');
+    if (session === undefined || !this.state[which]) return this.hooks.say(`nothing to ${which}`);
     try {
-      const state = await this.client.call('undo', { session });
-      await this.written(state, state.last?.what ?? 'undone');
-    } catch (e) {
-      showError(e);
-    }
-  }
-
-  private async redo(): Promise<void> {
-    const session = this.hooks.session();
-    if (session === undefined || !this.state.redo) return this.hooks.say('nothing to redo');
-    try {
-      const state = await this.client.call('redo', { session });
-      await this.written(state, state.last?.what ?? 'redone');
+      const state = await this.client.call(which, { session });
+      await this.written(state, state.last?.what ?? `${which === 'undo' ? 'undone' : 'redone'}`);
     } catch (e) {
       showError(e);
     }
