@@ -114,14 +114,7 @@ export function refuseOptions(values: Record<string, unknown>, names: readonly s
   for (const n of names) if (values[n] !== undefined) throw new UsageError(reason(`--${n}`));
 }
 
-/** Parses `0xffff...`, `ffff...` or a windbg-style `ffffc70a`12340000`; bigint, never a lossy number. */
-export function parseAddress(text: string, option: string): bigint {
-  const clean = text.replace(/`/g, '').replace(/^0x/i, '');
-  if (!/^[0-9a-f]{1,16}$/i.test(clean)) {
-    throw new UsageError(`${option}: '${text}' is not a hexadecimal address of at most 64 bits`);
-  }
-  return BigInt(`0x${clean}`);
-}
+export { parseAddress } from '../codec/address.js';
 
 /** Refuses an address the ABI's pointers cannot hold (x86: above 32 bits). */
 export function checkPointerWidth(address: bigint, pointerSize: 4 | 8, option: string, abiName: string): bigint {

@@ -8,3 +8,4 @@ export * from './dump.js';
 export * from './paged.js';
 export * from './dump-writer.js';
 export * from './text.js';
+export * from './address.js';

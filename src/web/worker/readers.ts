@@ -90,4 +90,3 @@ export function readerOf(source: FileSource): ByteSource {
 }
 
 export const sourceName = (source: FileSource): string => (source.kind === 'file' ? source.file.name : source.name);
-export const sourceSize = (source: FileSource): number => (source.kind === 'file' ? source.file.size : source.size);

@@ -7,6 +7,7 @@
 import { type Capture, PAGING_NAMES, openCaptureImage, recognizeCapture, regionCapture } from '../../capture/open.js';
 import type { Reader } from '../../capture/reader.js';
 import { recogniseRefused, refusalError } from '../../capture/sources/refused.js';
+import { parseAddress } from '../../codec/address.js';
 import { Location } from '../../codec/image.js';
 import type { ByteSource } from '../../codec/physical.js';
 import { DecodeError, UsageError } from '../../errors.js';
@@ -34,11 +35,8 @@ export const MAX_PATTERN = 256;
 /** Blocks whose member spans are kept: more than a screenful of hex rows ever shows. */
 const SPAN_CACHE = 512;
 
-export function parseHex(text: string | undefined, what: string): bigint {
-  const t = (text ?? '').trim().replace(/^0x/i, '').replace(/[`']/g, '');
-  if (!/^[0-9a-f]{1,16}$/i.test(t)) throw new UsageError(`${what}: '${text ?? ''}' is not a hexadecimal address`);
-  return BigInt(`0x${t}`);
-}
+/** An address typed in the page (surrounding blanks allowed). */
+export const parseHex = (text: string | undefined, what: string): bigint => parseAddress((text ?? '').trim(), what);
 
 /** What the bytes of a file say it is, without opening it. */
 export function probe(reader: Reader, sibling?: Sibling): ProbeResult {
